@@ -1,0 +1,3 @@
+"""Revenue-assurance controls run in ClickHouse, their findings, and ML scoring.
+
+Reads the store through `clickhouse`; never reaches into a running flow."""

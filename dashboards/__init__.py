@@ -1,0 +1,3 @@
+"""The Streamlit app for revenue-assurance analysts: pages only.
+
+Queries go through `clickhouse`."""

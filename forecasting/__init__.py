@@ -1,0 +1,3 @@
+"""Revenue and usage forecasts with intervals and backtests, for finance.
+
+Reads the store through `clickhouse`."""

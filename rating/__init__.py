@@ -1,0 +1,3 @@
+"""The tariff catalog, rating rules and balance arithmetic of SPEC section 3.
+
+Pure functions on columnar batches: no Kafka, Bytewax or ClickHouse here."""
