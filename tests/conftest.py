@@ -1,0 +1,7 @@
+"""Shared fixtures live in tests/fixtures/, one module per real component."""
+import pytest  # noqa: F401
+
+pytest_plugins = [
+    "tests.fixtures.store",
+    "tests.fixtures.tansu",
+]
