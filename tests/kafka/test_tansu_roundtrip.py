@@ -1,9 +1,8 @@
 """Produce and consume through the Tansu broker with confluent-kafka, as the flows will."""
+import socket
 import time
 
 import pytest
-import socket
-
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
