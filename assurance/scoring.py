@@ -1,0 +1,140 @@
+"""Detection quality: findings measured against the simulator's ground truth.
+
+Matching rule per kind (a finding and a truth line match when):
+- `unbilled`, `misrated`, `usage_mismatch`, `unfunded_usage`: same `record_id`;
+- `duplicate_billing`, `phantom_billing`: same `bill_record_id` (the extra or phantom bill);
+- `unbilled_subscriber`, `ghost_subscriber`: same `msisdn`;
+- `element_gap`: same `element_id` and overlapping intervals (a finding's interval is
+  `interval_start`/`interval_end` of its evidence; open intervals, touching ends do not
+  overlap).
+
+Precision is the share of findings that match some truth line, recall the share of truth
+lines matched by some finding. `money_injected` sums the truth amounts, `money_found`
+the truth amounts of the lines found, `money_reported` the amounts of the findings that
+match; `amounts_exact` counts matched truth lines whose finding carries the same amount.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+_KEY_OF_KIND: dict[str, str] = {
+    "unbilled": "record_id",
+    "misrated": "record_id",
+    "usage_mismatch": "record_id",
+    "unfunded_usage": "record_id",
+    "duplicate_billing": "bill_record_id",
+    "phantom_billing": "bill_record_id",
+    "unbilled_subscriber": "msisdn",
+    "ghost_subscriber": "msisdn",
+}
+_INTERVAL_KINDS = frozenset({"element_gap"})
+KINDS: tuple[str, ...] = (*_KEY_OF_KIND, *_INTERVAL_KINDS)
+
+
+@dataclass(frozen=True)
+class KindScore:
+    kind: str
+    findings: int
+    truths: int
+    findings_matched: int
+    truths_matched: int
+    money_injected: Decimal
+    money_found: Decimal
+    money_reported: Decimal
+    amounts_exact: int
+
+    @property
+    def precision(self) -> float | None:
+        return self.findings_matched / self.findings if self.findings else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.truths_matched / self.truths if self.truths else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "precision": self.precision, "recall": self.recall}
+
+
+def score_against_truth(findings: Iterable[Mapping[str, Any]],
+                        truth: Iterable[Mapping[str, Any]]) -> dict[str, KindScore]:
+    """Per kind (every kind present on either side): how well the findings match the truth."""
+    found_by_kind: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    true_by_kind: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for f in findings:
+        found_by_kind[f["kind"]].append(f)
+    for t in truth:
+        true_by_kind[t["kind"]].append(t)
+    kinds = [k for k in KINDS if k in found_by_kind or k in true_by_kind]
+    kinds += sorted((set(found_by_kind) | set(true_by_kind)) - set(KINDS))
+    return {k: _score_kind(k, found_by_kind[k], true_by_kind[k]) for k in kinds}
+
+
+def _score_kind(kind: str, found: list[Mapping[str, Any]], true: list[Mapping[str, Any]]) -> KindScore:
+    pairs = _interval_pairs(found, true) if kind in _INTERVAL_KINDS else _key_pairs(kind, found, true)
+    matched_findings = {fi for fi, _ in pairs}
+    matched_truths = {ti for _, ti in pairs}
+    exact = sum(
+        1 for ti in matched_truths
+        if any(_amount(found[fi]) == _amount(true[ti]) for fi, tj in pairs if tj == ti)
+    )
+    return KindScore(
+        kind=kind,
+        findings=len(found),
+        truths=len(true),
+        findings_matched=len(matched_findings),
+        truths_matched=len(matched_truths),
+        money_injected=sum((_amount(t) for t in true), Decimal(0)),
+        money_found=sum((_amount(true[ti]) for ti in matched_truths), Decimal(0)),
+        money_reported=sum((_amount(found[fi]) for fi in matched_findings), Decimal(0)),
+        amounts_exact=exact,
+    )
+
+
+def _key_pairs(kind: str, found: list[Mapping[str, Any]], true: list[Mapping[str, Any]]) -> set[tuple[int, int]]:
+    field = _KEY_OF_KIND.get(kind, "record_id")
+    truth_at: dict[str, list[int]] = defaultdict(list)
+    for ti, t in enumerate(true):
+        if t.get(field):
+            truth_at[str(t[field])].append(ti)
+    return {(fi, ti) for fi, f in enumerate(found) if f.get(field) for ti in truth_at.get(str(f[field]), ())}
+
+
+def _interval_pairs(found: list[Mapping[str, Any]], true: list[Mapping[str, Any]]) -> set[tuple[int, int]]:
+    pairs = set()
+    for fi, f in enumerate(found):
+        evidence = f.get("evidence") or {}
+        if isinstance(evidence, str):
+            evidence = json.loads(evidence)
+        f_start, f_end = _time(evidence.get("interval_start")), _time(evidence.get("interval_end"))
+        for ti, t in enumerate(true):
+            if t.get("element_id") != f.get("element_id"):
+                continue
+            t_start, t_end = _time(t.get("interval_start")), _time(t.get("interval_end"))
+            if None in (f_start, f_end, t_start, t_end):
+                continue
+            if f_start < t_end and t_start < f_end:
+                pairs.add((fi, ti))
+    return pairs
+
+
+def _amount(row: Mapping[str, Any]) -> Decimal:
+    value = row.get("amount")
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
