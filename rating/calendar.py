@@ -1,0 +1,86 @@
+"""Local calendar in the catalog time zone: off-peak bands and billing cycles (rules 4, 5).
+
+All conversions go from UTC instants to local wall-clock time with the IANA rules, so DST
+changes are exact. The band decision uses the record's ``start_time`` alone (a call that
+crosses a band edge is priced by where it started).
+
+Billing cycles: a cycle starts at 00:00 local time on the subscriber's ``cycle_day``. A
+record whose local date has day-of-month >= cycle_day belongs to the cycle starting that
+month, otherwise to the one starting the month before. Cycles are numbered by the month
+they start in (``year x 12 + month - 1``). If local midnight does not exist on that day
+(a DST gap at midnight in some zones) the cycle starts at the first instant after the gap;
+if it occurs twice, at the first occurrence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from rating.catalog import OffpeakBand
+
+_DAY_S = 86_400
+
+
+@dataclass(frozen=True)
+class LocalTimes:
+    weekday: np.ndarray  # 0 = Monday
+    second_of_day: np.ndarray
+    year: np.ndarray
+    month: np.ndarray
+    day: np.ndarray
+
+
+def local_times(utc_us: np.ndarray, timezone: str) -> LocalTimes:
+    """Local wall-clock parts of UTC microsecond instants."""
+    idx = pd.DatetimeIndex(np.asarray(utc_us, dtype="datetime64[us]")).tz_localize("UTC").tz_convert(timezone)
+    local_naive = idx.tz_localize(None).asi8  # local wall clock as microseconds
+    days, rem = np.divmod(local_naive, _DAY_S * 1_000_000)
+    return LocalTimes(
+        weekday=((days + 3) % 7).astype(np.int8),  # 1970-01-01 was a Thursday
+        second_of_day=(rem // 1_000_000).astype(np.int32),
+        year=np.asarray(idx.year, dtype=np.int32),
+        month=np.asarray(idx.month, dtype=np.int32),
+        day=np.asarray(idx.day, dtype=np.int32),
+    )
+
+
+def offpeak_mask(times: LocalTimes, bands: tuple[OffpeakBand, ...]) -> np.ndarray:
+    """True where the local start falls in any band ``[from, to)`` (wrapping past midnight)."""
+    out = np.zeros(times.weekday.shape, dtype=bool)
+    wd = times.weekday
+    sod = times.second_of_day
+    prev_wd = (wd - 1) % 7
+    for band in bands:
+        days = np.array(sorted(band.days), dtype=np.int8)
+        on_day = np.isin(wd, days)
+        if band.end_s > band.start_s:
+            out |= on_day & (sod >= band.start_s) & (sod < band.end_s)
+        else:
+            out |= (on_day & (sod >= band.start_s)) | (np.isin(prev_wd, days) & (sod < band.end_s))
+    return out
+
+
+def cycle_numbers(times: LocalTimes, cycle_day: np.ndarray) -> np.ndarray:
+    """Billing cycle of each record, as the month number its cycle starts in."""
+    m = times.year.astype(np.int32) * 12 + (times.month.astype(np.int32) - 1)
+    return m - (times.day < np.asarray(cycle_day, dtype=np.int32)).astype(np.int32)
+
+
+def cycle_start_us(cycle: np.ndarray, cycle_day: np.ndarray, timezone: str) -> np.ndarray:
+    """UTC microseconds of 00:00 local time on ``cycle_day`` of month number ``cycle``."""
+    cycle = np.asarray(cycle, dtype=np.int64)
+    cycle_day = np.asarray(cycle_day, dtype=np.int64)
+    if cycle.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    pair = cycle * 32 + cycle_day
+    uniq, inverse = np.unique(pair, return_inverse=True)
+    months = uniq // 32
+    days = uniq % 32
+    naive = pd.to_datetime(
+        {"year": months // 12, "month": months % 12 + 1, "day": days}
+    )
+    local = pd.DatetimeIndex(naive).tz_localize(timezone, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward")
+    starts = local.tz_convert("UTC").as_unit("us").asi8
+    return starts[inverse]

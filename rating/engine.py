@@ -1,0 +1,647 @@
+"""Rating a batch of network usage: SPEC section 3 on columnar batches.
+
+``rate_batch(state, reference, usage, adjustments)`` rates every usage row and returns one
+rated row per usage row, in input order, plus alerts and the touched subscribers' balances.
+Rating order per subscriber is ``seq`` order (rule 1); an adjustment applies before usage
+of the same msisdn with a larger ``seq`` (and before usage with an equal one). Rating a
+stream in one batch or in several gives identical output.
+
+Interpretations, fixed here:
+- Status and reason: ``rejected`` with ``unknown_subscriber`` (msisdn not in subscribers),
+  ``unknown_plan`` (subscriber's plan not in the catalog), ``no_destination_class`` /
+  ``no_roaming_zone`` (no prefix matched; only possible without a ``""`` fallback), or
+  ``cycle_closed`` (the record's billing cycle is older than the previous cycle of the latest
+  one already seen for the subscriber: the state keeps two cycles per subscriber);
+  ``duplicate`` with ``duplicate_record_id``; otherwise ``rated`` with a null reason.
+- Duplicates: a record is a duplicate when an earlier rated record of the same msisdn had
+  the same ``record_id`` and that earlier record's ``start_time`` is no more than the
+  dedup horizon (RatingState, default 2 days) behind the latest ``start_time`` seen for the
+  subscriber. Record ids are compared per msisdn (records are keyed by msisdn). Rejected
+  records do not count as rated.
+- ``payment`` comes from the subscriber (billing system's view), not the plan. Subscriber
+  ``status`` does not stop rating (the network carried the usage).
+- ``dest_class`` is set for voice and SMS (home or roaming), null for data; ``roaming_zone``
+  is set for roaming records, null at home; ``offpeak`` is whether ``start_time`` falls in a
+  band (any service; only voice priced from the class table is discounted).
+- Units columns and money columns are null unless rated; ``unfunded`` is 0 for postpaid;
+  ``balance_after`` is null for postpaid. ``cycle_start`` (UTC) is the start of the record's
+  billing cycle whenever the subscriber is known.
+- Prepaid opening balance: the subscriber's ``balance`` the first time the state sees the
+  subscriber (a negative one counts as 0). Adjustments for unknown or postpaid msisdns change
+  nothing. Alerts are keyed ``kind:msisdn:record_id`` (adjustment_id for an adjustment).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pandas as pd
+
+from rating.balances import postpaid_totals, prepaid_ledger
+from rating.calendar import cycle_numbers, cycle_start_us, local_times, offpeak_mask
+from rating.catalog import Catalog
+from rating.classes import longest_prefix_match
+from rating.grouped import cumsum_before, group_firsts
+from rating.money import MONEY_TYPE, micro_from_money_array, money_array
+from rating.prices import DATA, SERVICE_NAMES, SMS, VOICE, PlanTable, charges_micro, plan_table, tax_micro
+from rating.records import NETWORK_SCHEMA, TIMESTAMP, Subscribers
+from rating.state import RatingState
+from rating.units import data_billable_bytes, voice_billable_seconds
+
+RATED_COLUMNS = pa.schema(
+    [
+        ("plan_id", pa.string()),
+        ("payment", pa.string()),
+        ("dest_class", pa.string()),
+        ("roaming_zone", pa.string()),
+        ("offpeak", pa.bool_()),
+        ("billable_units", pa.int64()),
+        ("allowance_units", pa.int64()),
+        ("charged_units", pa.int64()),
+        ("charge", MONEY_TYPE),
+        ("tax", MONEY_TYPE),
+        ("total", MONEY_TYPE),
+        ("unfunded", MONEY_TYPE),
+        ("balance_after", MONEY_TYPE),
+        ("status", pa.string()),
+        ("reason", pa.string()),
+        ("cycle_start", TIMESTAMP),
+    ]
+)
+ALERT_SCHEMA = pa.schema(
+    [
+        ("alert_id", pa.string()),
+        ("kind", pa.string()),
+        ("msisdn", pa.string()),
+        ("record_id", pa.string()),
+        ("time", TIMESTAMP),
+        ("balance", MONEY_TYPE),
+        ("cycle_total", MONEY_TYPE),
+        ("threshold", MONEY_TYPE),
+        ("seq", pa.int64()),
+    ]
+)
+BALANCE_SCHEMA = pa.schema(
+    [
+        ("msisdn", pa.string()),
+        ("plan_id", pa.string()),
+        ("payment", pa.string()),
+        ("balance", MONEY_TYPE),
+        ("blocked", pa.bool_()),
+        ("cycle_start", TIMESTAMP),
+        ("cycle_total", MONEY_TYPE),
+        ("seq", pa.int64()),
+    ]
+)
+ALERT_KINDS = ("low_balance", "prepaid_cutoff", "credit_warning", "credit_limit_reached")
+REASONS = (
+    "unknown_subscriber",
+    "unknown_plan",
+    "no_destination_class",
+    "no_roaming_zone",
+    "cycle_closed",
+    "duplicate_record_id",
+)
+_R_UNKNOWN_SUB, _R_UNKNOWN_PLAN, _R_NO_CLASS, _R_NO_ZONE, _R_CLOSED, _R_DUP = range(6)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Catalog and subscribers, passed per call so a flow can refresh them while running."""
+
+    catalog: Catalog
+    subscribers: Subscribers
+    plans: PlanTable = field(init=False, repr=False, compare=False)
+    subscriber_plan: np.ndarray = field(init=False, repr=False, compare=False)
+    subscriber_codes: pd.Index = field(init=False, repr=False, compare=False)
+    subscriber_plan_ids: pa.Array = field(init=False, repr=False, compare=False)
+    subscriber_payments: pa.Array = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        table = plan_table(self.catalog)
+        plan_pos = {pid: i for i, pid in enumerate(table.plan_ids)}
+        sub_plan = np.array([plan_pos.get(p, -1) for p in self.subscribers.columns["plan_id"]], dtype=np.int64)
+        codes = _codes(pa.array(self.subscribers.columns["msisdn"], pa.string()))
+        object.__setattr__(self, "plans", table)
+        object.__setattr__(self, "subscriber_plan", sub_plan)
+        object.__setattr__(self, "subscriber_codes", pd.Index(codes))
+        object.__setattr__(self, "subscriber_plan_ids", pa.array(self.subscribers.columns["plan_id"], pa.string()))
+        object.__setattr__(self, "subscriber_payments", pa.array(self.subscribers.columns["payment"], pa.string()))
+
+
+@dataclass(frozen=True)
+class RatedBatch:
+    rated: pa.Table  # one row per usage row, input order
+    alerts: pa.Table
+    balances: pa.Table  # latest state of each subscriber touched by this batch
+
+
+def _codes(msisdn: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """msisdn digits as one int64 (a leading 1 keeps leading zeros); at most 18 digits."""
+    joined = pc.binary_join_element_wise("1", pc.fill_null(msisdn, "0"), "")
+    return pc.cast(joined, pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def _np(col: pa.ChunkedArray | pa.Array, dtype=None) -> np.ndarray:
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    out = col.to_numpy(zero_copy_only=False)
+    return out.astype(dtype, copy=False) if dtype is not None else out
+
+
+def _names(names: tuple[str, ...], idx: np.ndarray) -> pa.Array:
+    """Strings ``names[idx]``, null where idx < 0, built by an Arrow take."""
+    idx = np.asarray(idx, dtype=np.int64)
+    valid = idx >= 0
+    if not names:
+        return pa.nulls(idx.shape[0], pa.string())
+    return pa.array(names, pa.string()).take(pa.array(np.where(valid, idx, 0), mask=~valid))
+
+
+def _ints(values: np.ndarray, valid: np.ndarray) -> pa.Array:
+    return pa.array(np.asarray(values, dtype=np.int64), mask=~valid)
+
+
+def _timestamps(values_us: np.ndarray, valid: np.ndarray) -> pa.Array:
+    return pa.array(np.asarray(values_us, dtype=np.int64), mask=~valid).cast(TIMESTAMP)
+
+
+def rate_batch(
+    state: RatingState,
+    reference: Reference,
+    usage: pa.Table,
+    adjustments: pa.Table | None = None,
+) -> RatedBatch:
+    """Rate ``usage`` (network records with an int64 ``seq``) against ``state``; mutates state."""
+    missing = [f.name for f in NETWORK_SCHEMA if f.name not in usage.schema.names] + (
+        [] if "seq" in usage.schema.names else ["seq"]
+    )
+    if missing:
+        raise ValueError(f"usage batch lacks columns: {', '.join(missing)}")
+    catalog = reference.catalog
+    plans = reference.plans
+    subs = reference.subscribers.columns
+    n = usage.num_rows
+
+    seq = _np(usage["seq"], np.int64)
+    start = _np(pc.cast(usage["start_time"], TIMESTAMP).cast(pa.int64()), np.int64)
+    service = _np(pc.index_in(usage["service"], value_set=pa.array(SERVICE_NAMES)), np.int64)
+    duration = _np(pc.fill_null(usage["duration_s"], 0), np.int64)
+    volume = _np(pc.fill_null(usage["volume_bytes"], 0), np.int64)
+    code = _codes(usage["msisdn"])
+
+    sub = reference.subscriber_codes.get_indexer(code)
+    known = sub >= 0
+    subc = np.maximum(sub, 0)
+    plan = np.where(known, reference.subscriber_plan[subc], -1)
+    planc = np.maximum(plan, 0)
+    reason = np.full(n, -1, dtype=np.int64)
+    reason[~known] = _R_UNKNOWN_SUB
+    reason[known & (plan < 0)] = _R_UNKNOWN_PLAN
+
+    # Classes (rule 2).
+    dest_class = longest_prefix_match(usage["destination"], catalog.destination_classes, catalog.class_names)
+    dest_class = np.where(service == DATA, -1, dest_class)
+    roam_text = pc.fill_null(usage["roaming_mccmnc"], "")
+    roaming = _np(pc.not_equal(roam_text, ""), bool)
+    zone = np.where(roaming, longest_prefix_match(roam_text, catalog.roaming_zones, catalog.zone_names), -1)
+    ok = reason < 0
+    reason[ok & (service != DATA) & (dest_class < 0)] = _R_NO_CLASS
+    ok = reason < 0
+    reason[ok & roaming & (zone < 0)] = _R_NO_ZONE
+
+    # Local time: off-peak bands and billing cycles (rules 4, 5).
+    times = local_times(start, catalog.timezone)
+    offpeak = offpeak_mask(times, catalog.offpeak)
+    cycle_day = np.where(known, subs["cycle_day"][subc], 1).astype(np.int64)
+    cycle = cycle_numbers(times, cycle_day).astype(np.int64)
+    cycle_start = cycle_start_us(cycle, cycle_day, catalog.timezone)
+
+    # Slots for the subscribers of rateable rows (and of adjustments below).
+    candidate = reason < 0
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[candidate] = _ensure_slots(state, code[candidate], sub[candidate], subs)
+
+    adj = _adjustment_events(state, reference, adjustments)
+
+    # Processing order of candidate rows: per slot, by seq.
+    cand_idx = np.flatnonzero(candidate)
+    order = cand_idx[np.lexsort((seq[cand_idx], slot[cand_idx]))]
+    o_slot = slot[order]
+    first_slot = group_firsts([o_slot])
+
+    # Billing-cycle watermark: a record more than one cycle behind is refused.
+    o_cycle = cycle[order]
+    cyc_wm = _running_max(o_cycle, first_slot, state.watermark_cycle[o_slot].astype(np.int64))
+    closed = o_cycle < cyc_wm - 1
+    reason[order[closed]] = _R_CLOSED
+
+    # Duplicates (rule 1).
+    time_wm = _running_max(start[order], first_slot, state.watermark_us[o_slot])
+    keys = _record_keys(usage["msisdn"], usage["record_id"], order)
+    dup = _duplicates(state, keys, start[order], time_wm, seq[order], ~closed)
+    reason[order[dup]] = _R_DUP
+    rated_o = ~closed & ~dup
+    r_idx = order[rated_o]  # rated rows in processing order
+
+    # Billable units (rule 3).
+    billable = np.zeros(n, dtype=np.int64)
+    is_voice = service == VOICE
+    billable[is_voice] = voice_billable_seconds(duration[is_voice], plans.minimum_s[planc[is_voice]], plans.increment_s[planc[is_voice]])
+    billable[service == SMS] = 1
+    is_data = service == DATA
+    billable[is_data] = data_billable_bytes(volume[is_data], plans.increment_bytes[planc[is_data]])
+
+    # Allowances (rule 4): pools per (subscriber, cycle, service).
+    at_home_like = ~roaming | plans.allowance_zone[planc, np.maximum(zone, 0)]
+    draws = at_home_like & ((service == DATA) | plans.allowance_class[planc, np.maximum(dest_class, 0)])
+    allowance_units = np.zeros(n, dtype=np.int64)
+    svc_r = service[r_idx]
+    pool_order = np.lexsort((svc_r, cycle[r_idx], slot[r_idx]))  # stable: seq order kept within a pool
+    p_idx = r_idx[pool_order]
+    p_slot, p_cycle, p_svc = slot[p_idx], cycle[p_idx], service[p_idx]
+    p_first = group_firsts([p_slot, p_cycle, p_svc])
+    ring = (p_cycle & 1).astype(np.int64)
+    in_ring = state.ring_cycle[p_slot, ring] == p_cycle
+    used_before = np.where(in_ring, state.used[p_slot, ring, p_svc], 0)
+    drawn_units = np.where(draws[p_idx], billable[p_idx], 0)
+    left = plans.allowance[planc[p_idx], p_svc] - used_before - cumsum_before(drawn_units, p_first)
+    allowance_units[p_idx] = np.clip(left, 0, drawn_units)
+    charged_units = billable - allowance_units
+
+    # Prices and money (rules 5, 6).
+    roaming_priced = roaming & ~plans.allowance_zone[planc, np.maximum(zone, 0)]
+    charge = np.zeros(n, dtype=np.int64)
+    charge[r_idx] = charges_micro(
+        plans, planc[r_idx], service[r_idx], dest_class[r_idx], zone[r_idx],
+        roaming_priced[r_idx], offpeak[r_idx], charged_units[r_idx],
+    )
+    tax = np.zeros(n, dtype=np.int64)
+    tax[r_idx] = tax_micro(charge[r_idx], catalog.tax_rate)
+    total = charge + tax
+
+    prepaid = np.zeros(n, dtype=bool)
+    prepaid[known] = subs["payment"][sub[known]] == "prepaid"
+
+    alerts: list[dict[str, np.ndarray]] = []
+    unfunded = np.zeros(n, dtype=np.int64)
+    balance_after = np.zeros(n, dtype=np.int64)
+    touched_seq: dict[str, np.ndarray] = {}
+
+    # Prepaid balances (rule 7): usage debits and adjustment credits, in processing order.
+    pre_r = r_idx[prepaid[r_idx]]
+    ev_slot = np.concatenate([slot[pre_r], adj["slot"]])
+    ev_seq = np.concatenate([seq[pre_r], adj["seq"]])
+    ev_usage = np.concatenate([np.ones(pre_r.size, bool), np.zeros(adj["slot"].size, bool)])
+    ev_row = np.concatenate([pre_r, np.arange(adj["slot"].size)])
+    ev_debit = np.concatenate([total[pre_r], np.zeros(adj["slot"].size, np.int64)])
+    ev_credit = np.concatenate([np.zeros(pre_r.size, np.int64), adj["amount"]])
+    e_order = np.lexsort((ev_usage, ev_seq, ev_slot))  # adjustment first on equal seq
+    e_slot = ev_slot[e_order]
+    e_first = group_firsts([e_slot])
+    ledger = prepaid_ledger(
+        e_first, state.balance[e_slot], state.blocked[e_slot], ev_debit[e_order], ev_credit[e_order],
+        ev_usage[e_order], catalog.low_balance_threshold,
+    )
+    e_usage = ev_usage[e_order]
+    e_row = ev_row[e_order]
+    unfunded[e_row[e_usage]] = ledger.unfunded[e_usage]
+    balance_after[e_row[e_usage]] = ledger.balance_after[e_usage]
+    e_last = np.ones(e_slot.size, dtype=bool)
+    e_last[:-1] = e_slot[1:] != e_slot[:-1]
+    state.balance[e_slot[e_last]] = ledger.balance_after[e_last]
+    state.blocked[e_slot[e_last]] = ledger.blocked_after[e_last]
+    e_time = np.where(e_usage, start[np.where(e_usage, e_row, 0)], adj["time"][np.where(e_usage, 0, e_row)] if adj["slot"].size else 0)
+    e_msisdn_row = e_row
+    for kind, mask in (("low_balance", ledger.low_balance), ("prepaid_cutoff", ledger.cutoff)):
+        hit = np.flatnonzero(mask)
+        if hit.size == 0:
+            continue
+        is_u = e_usage[hit]
+        rows = e_msisdn_row[hit]
+        alerts.append({
+            "kind": np.full(hit.size, kind, dtype=object),
+            "slot": e_slot[hit],
+            "record_id": np.where(is_u, _take_str(usage["record_id"], np.where(is_u, rows, 0)), _take_obj(adj["id"], np.where(is_u, 0, rows))),
+            "time": e_time[hit],
+            "balance": ledger.balance_after[hit],
+            "balance_valid": np.ones(hit.size, bool),
+            "cycle_total": np.zeros(hit.size, np.int64),
+            "cycle_total_valid": np.zeros(hit.size, bool),
+            "threshold": np.full(hit.size, catalog.low_balance_threshold, np.int64),
+            "seq": ev_seq[e_order][hit],
+        })
+    touched_seq["prepaid"] = (e_slot, ev_seq[e_order])
+
+    # Postpaid cycle totals (rule 8) and allowance pools, per (slot, cycle).
+    c_order = np.lexsort((seq[r_idx], cycle[r_idx], slot[r_idx]))
+    c_idx = r_idx[c_order]
+    c_slot, c_cycle = slot[c_idx], cycle[c_idx]
+    c_first = group_firsts([c_slot, c_cycle])
+    c_ring = (c_cycle & 1).astype(np.int64)
+    c_in_ring = state.ring_cycle[c_slot, c_ring] == c_cycle
+    c_post = ~prepaid[c_idx]
+    open_total = np.where(c_in_ring, state.cycle_total[c_slot, c_ring], 0)
+    open_flags = np.where(c_in_ring, state.alerted[c_slot, c_ring], 0).astype(np.int64)
+    limit = np.where(known[c_idx], subs["credit_limit"][subc[c_idx]], -1)
+    post_total = np.where(c_post, total[c_idx], 0)
+    totals = postpaid_totals(c_first, open_total, open_flags, post_total, np.where(c_post, limit, -1))
+    for kind, mask, thr in (
+        ("credit_warning", totals.warning, (limit * 4 + 4) // 5),
+        ("credit_limit_reached", totals.limit_reached, limit),
+    ):
+        hit = np.flatnonzero(mask)
+        if hit.size == 0:
+            continue
+        rows = c_idx[hit]
+        alerts.append({
+            "kind": np.full(hit.size, kind, dtype=object),
+            "slot": c_slot[hit],
+            "record_id": _take_str(usage["record_id"], rows),
+            "time": start[rows],
+            "balance": np.zeros(hit.size, np.int64),
+            "balance_valid": np.zeros(hit.size, bool),
+            "cycle_total": totals.cycle_total[hit],
+            "cycle_total_valid": np.ones(hit.size, bool),
+            "threshold": thr[hit],
+            "seq": seq[rows],
+        })
+    flags_after = open_flags | totals.warning.astype(np.int64) | (totals.limit_reached.astype(np.int64) << 1)
+    flags_after = _running_or(flags_after, c_first)
+    touched_seq["rated"] = (c_slot, seq[c_idx])
+
+    # Watermarks move with every candidate row, rated or not.
+    if o_slot.size:
+        last = np.ones(o_slot.size, dtype=bool)
+        last[:-1] = o_slot[1:] != o_slot[:-1]
+        state.watermark_cycle[o_slot[last]] = cyc_wm[last]
+        state.watermark_us[o_slot[last]] = time_wm[last]
+    _update_ring(state, c_slot, c_cycle, c_first, c_idx, service, allowance_units, totals.cycle_total, flags_after)
+    _remember(state, keys, start[order], o_slot, rated_o, time_wm, first_slot)
+
+    rated = _rated_table(
+        usage, reason, known, plan, prepaid, dest_class, zone, roaming, offpeak, billable,
+        allowance_units, charged_units, charge, tax, total, unfunded, balance_after, cycle_start,
+        plans, catalog, reference, sub,
+    )
+    return RatedBatch(
+        rated=rated,
+        alerts=_alerts_table(state, alerts),
+        balances=_balances_table(state, reference, touched_seq),
+    )
+
+
+def _ensure_slots(state: RatingState, codes: np.ndarray, sub_rows: np.ndarray, subs: dict) -> np.ndarray:
+    slots = state.slots(codes)
+    new = slots < 0
+    if new.any():
+        new_codes, first = np.unique(codes[new], return_index=True)
+        opening = np.where(
+            subs["payment"][sub_rows[new][first]] == "prepaid", subs["balance"][sub_rows[new][first]], 0
+        ).astype(np.int64)
+        state.add_slots(new_codes, opening)
+        slots = state.slots(codes)
+    return slots
+
+
+def _adjustment_events(state: RatingState, reference: Reference, adjustments: pa.Table | None) -> dict[str, np.ndarray]:
+    empty = {
+        "slot": np.zeros(0, np.int64), "seq": np.zeros(0, np.int64), "amount": np.zeros(0, np.int64),
+        "time": np.zeros(0, np.int64), "id": np.zeros(0, dtype=object),
+    }
+    if adjustments is None or adjustments.num_rows == 0:
+        return empty
+    subs = reference.subscribers.columns
+    code = _codes(adjustments["msisdn"])
+    sub = reference.subscriber_codes.get_indexer(code)
+    keep = sub >= 0
+    keep[keep] = subs["payment"][sub[keep]] == "prepaid"
+    if not keep.any():
+        return empty
+    amount, _ = micro_from_money_array(adjustments["amount"])
+    rows = np.flatnonzero(keep)
+    return {
+        "slot": _ensure_slots(state, code[rows], sub[rows], subs),
+        "seq": _np(adjustments["seq"], np.int64)[rows],
+        "amount": amount[rows],
+        "time": _np(pc.cast(adjustments["time"], TIMESTAMP).cast(pa.int64()), np.int64)[rows],
+        "id": _take_str(adjustments["adjustment_id"], rows),
+    }
+
+
+def _running_max(values: np.ndarray, first: np.ndarray, initial: np.ndarray) -> np.ndarray:
+    """Running maximum per group, starting from ``initial`` (given per row)."""
+    values = np.asarray(values, dtype=np.int64)
+    if values.size == 0:
+        return values.copy()
+    ids = np.cumsum(first) - 1
+    running = pd.Series(values).groupby(ids, sort=False).cummax().to_numpy()
+    return np.maximum(running, initial)
+
+
+def _running_or(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
+    zero = np.zeros(flags.shape[0], dtype=np.int64)
+    return _running_max(flags & 1, first, zero) | (_running_max((flags >> 1) & 1, first, zero) << 1)
+
+
+def _take_str(col: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> np.ndarray:
+    return col.take(pa.array(np.asarray(rows, dtype=np.int64))).to_numpy(zero_copy_only=False)
+
+
+def _take_obj(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    if values.size == 0:
+        return np.full(np.asarray(rows).shape[0], None, dtype=object)
+    return values[rows]
+
+
+def _record_keys(msisdn: pa.ChunkedArray, record_id: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
+    """64-bit hashes of ``msisdn + US + record_id`` (stable across processes)."""
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.uint64)
+    take = pa.array(rows.astype(np.int64))
+    joined = pc.binary_join_element_wise(msisdn.take(take), record_id.take(take), "\x1f")
+    if isinstance(joined, pa.ChunkedArray):
+        joined = joined.combine_chunks()
+    return pd.util.hash_array(joined.to_numpy(zero_copy_only=False), categorize=False)
+
+
+def _duplicates(
+    state: RatingState, keys: np.ndarray, start: np.ndarray, watermark: np.ndarray,
+    seq: np.ndarray, eligible: np.ndarray,
+) -> np.ndarray:
+    """Duplicate flag per row (rows in processing order), per the horizon rule."""
+    n = keys.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    found, stored = state.seen.lookup(keys)
+    k_order = np.lexsort((np.arange(n), keys))
+    ks = keys[k_order]
+    first = group_firsts([ks])
+    if first.all() and not found.any():
+        return np.zeros(n, dtype=bool)
+    st, wm, el = start[k_order], watermark[k_order], eligible[k_order]
+    fnd, sst = found[k_order], stored[k_order]
+    idx = np.arange(n)
+    group_start = np.maximum.accumulate(np.where(first, idx, 0))
+    horizon = state.dedup_horizon_us
+    rated = el.copy()
+    while True:
+        last_rated = np.maximum.accumulate(np.where(rated, idx, -1))
+        before = np.empty(n, dtype=np.int64)
+        before[0] = -1
+        before[1:] = last_rated[:-1]
+        in_batch = before >= group_start
+        anchor = np.where(in_batch, st[np.maximum(before, 0)], sst)
+        has_anchor = in_batch | fnd
+        dup = el & has_anchor & (anchor >= wm - horizon)
+        now_rated = el & ~dup
+        if np.array_equal(now_rated, rated):
+            break
+        rated = now_rated
+    out = np.zeros(n, dtype=bool)
+    out[k_order] = dup
+    return out
+
+
+def _remember(
+    state: RatingState, keys: np.ndarray, start: np.ndarray, slot: np.ndarray, rated: np.ndarray,
+    watermark: np.ndarray, first_slot: np.ndarray,
+) -> None:
+    rows = np.flatnonzero(rated)
+    k, s, sl = keys[rows], start[rows], slot[rows]
+    # The newest rated occurrence of a key anchors later duplicates.
+    order = np.lexsort((rows, k))
+    k, s, sl = k[order], s[order], sl[order]
+    newest = np.ones(k.size, dtype=bool)
+    newest[:-1] = k[:-1] != k[1:]
+    wm = state.watermark_us[: state.size]
+    floor = np.iinfo(np.int64).min + state.dedup_horizon_us
+    expiry = np.maximum(wm, floor) - state.dedup_horizon_us
+    state.seen.add(k[newest], s[newest], sl[newest], expiry)
+
+
+def _update_ring(
+    state: RatingState, c_slot: np.ndarray, c_cycle: np.ndarray, c_first: np.ndarray, c_idx: np.ndarray,
+    service: np.ndarray, allowance_units: np.ndarray, cycle_total: np.ndarray, flags: np.ndarray,
+) -> None:
+    """Store each touched (subscriber, cycle) still inside the two-cycle window."""
+    if c_slot.size == 0:
+        return
+    last = np.ones(c_slot.size, dtype=bool)
+    last[:-1] = c_first[1:]
+    window = c_cycle >= state.watermark_cycle[c_slot].astype(np.int64) - 1
+    g = np.flatnonzero(last & window)
+    g_slot, g_cycle = c_slot[g], c_cycle[g]
+    g_ring = (g_cycle & 1).astype(np.int64)
+    stale = state.ring_cycle[g_slot, g_ring] != g_cycle
+    state.used[g_slot[stale], g_ring[stale]] = 0
+    state.ring_cycle[g_slot, g_ring] = g_cycle
+    state.cycle_total[g_slot, g_ring] = cycle_total[g]
+    state.alerted[g_slot, g_ring] = flags[g]
+    rows = np.flatnonzero(window)
+    np.add.at(state.used, (c_slot[rows], (c_cycle[rows] & 1).astype(np.int64), service[c_idx[rows]]), allowance_units[c_idx[rows]])
+
+
+def _msisdn_of(state: RatingState, slots: np.ndarray) -> pa.Array:
+    codes = pa.array(state.code[slots].astype(np.int64))
+    return pc.utf8_slice_codeunits(pc.cast(codes, pa.string()), 1)
+
+
+def _rated_table(
+    usage: pa.Table, reason: np.ndarray, known: np.ndarray, plan: np.ndarray, prepaid: np.ndarray,
+    dest_class: np.ndarray, zone: np.ndarray, roaming: np.ndarray, offpeak: np.ndarray,
+    billable: np.ndarray, allowance_units: np.ndarray, charged_units: np.ndarray, charge: np.ndarray,
+    tax: np.ndarray, total: np.ndarray, unfunded: np.ndarray, balance_after: np.ndarray,
+    cycle_start: np.ndarray, plans: PlanTable, catalog: Catalog, reference: Reference, sub: np.ndarray,
+) -> pa.Table:
+    is_rated = reason < 0
+    status = np.where(is_rated, 0, np.where(reason == _R_DUP, 1, 2))
+    sub_take = pa.array(np.maximum(sub, 0), mask=~known)
+    columns = {
+        "plan_id": reference.subscriber_plan_ids.take(sub_take),
+        "payment": reference.subscriber_payments.take(sub_take),
+        "dest_class": _names(catalog.class_names, np.where(known, dest_class, -1)),
+        "roaming_zone": _names(catalog.zone_names, np.where(known & roaming, zone, -1)),
+        "offpeak": pa.array(offpeak, mask=~known),
+        "billable_units": _ints(billable, is_rated),
+        "allowance_units": _ints(allowance_units, is_rated),
+        "charged_units": _ints(charged_units, is_rated),
+        "charge": money_array(charge, is_rated),
+        "tax": money_array(tax, is_rated),
+        "total": money_array(total, is_rated),
+        "unfunded": money_array(unfunded, is_rated),
+        "balance_after": money_array(balance_after, is_rated & prepaid),
+        "status": _names(("rated", "duplicate", "rejected"), status),
+        "reason": _names(REASONS, reason),
+        "cycle_start": _timestamps(cycle_start, known),
+    }
+    out = usage.drop_columns([c for c in columns if c in usage.schema.names])
+    for f in RATED_COLUMNS:
+        out = out.append_column(f, columns[f.name])
+    return out
+
+
+def _alerts_table(state: RatingState, parts: list[dict[str, np.ndarray]]) -> pa.Table:
+    if not parts:
+        return ALERT_SCHEMA.empty_table()
+    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    kind_rank = np.array([ALERT_KINDS.index(k) for k in cat["kind"]], dtype=np.int64)
+    order = np.lexsort((kind_rank, cat["seq"]))
+    cat = {k: v[order] for k, v in cat.items()}
+    kind = pa.array(cat["kind"], pa.string())
+    msisdn = _msisdn_of(state, cat["slot"])
+    record_id = pa.array(cat["record_id"], pa.string())
+    return pa.table(
+        {
+            "alert_id": pc.binary_join_element_wise(kind, msisdn, record_id, ":"),
+            "kind": kind,
+            "msisdn": msisdn,
+            "record_id": record_id,
+            "time": _timestamps(cat["time"], np.ones(order.size, bool)),
+            "balance": money_array(cat["balance"], cat["balance_valid"]),
+            "cycle_total": money_array(cat["cycle_total"], cat["cycle_total_valid"]),
+            "threshold": money_array(cat["threshold"]),
+            "seq": pa.array(cat["seq"].astype(np.int64)),
+        },
+        schema=ALERT_SCHEMA,
+    )
+
+
+def _balances_table(state: RatingState, reference: Reference, touched: dict[str, tuple[np.ndarray, np.ndarray]]) -> pa.Table:
+    slots = np.concatenate([t[0] for t in touched.values()])
+    seqs = np.concatenate([t[1] for t in touched.values()])
+    if slots.size == 0:
+        return BALANCE_SCHEMA.empty_table()
+    uniq, inverse = np.unique(slots, return_inverse=True)
+    last_seq = np.full(uniq.size, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last_seq, inverse, seqs)
+    sub = reference.subscriber_codes.get_indexer(state.code[uniq])
+    known = sub >= 0
+    subc = np.maximum(sub, 0)
+    subs = reference.subscribers.columns
+    prepaid = known & (subs["payment"][subc] == "prepaid")
+    w = state.watermark_cycle[uniq].astype(np.int64)
+    has_cycle = known & (w > np.iinfo(np.int32).min // 2)
+    ring = (w & 1).astype(np.int64)
+    in_ring = has_cycle & (state.ring_cycle[uniq, ring] == w)
+    cycle_total = np.where(in_ring, state.cycle_total[uniq, ring], 0)
+    starts = np.zeros(uniq.size, dtype=np.int64)
+    if has_cycle.any():
+        starts[has_cycle] = cycle_start_us(w[has_cycle], subs["cycle_day"][subc[has_cycle]], reference.catalog.timezone)
+    sub_take = pa.array(subc, mask=~known)
+    table = pa.table(
+        {
+            "msisdn": _msisdn_of(state, uniq),
+            "plan_id": reference.subscriber_plan_ids.take(sub_take),
+            "payment": reference.subscriber_payments.take(sub_take),
+            "balance": money_array(state.balance[uniq], prepaid),
+            "blocked": pa.array(state.blocked[uniq], mask=~prepaid),
+            "cycle_start": _timestamps(starts, has_cycle),
+            "cycle_total": money_array(cycle_total, known & ~prepaid),
+            "seq": pa.array(last_seq),
+        },
+        schema=BALANCE_SCHEMA,
+    )
+    return table.take(pc.sort_indices(table["msisdn"]))

@@ -1,0 +1,455 @@
+"""Record contracts of SPEC 1.1, 1.3 and 1.4 and their columnar validation.
+
+A batch of raw JSON lines becomes an Arrow table of accepted rows (with the line's
+``position`` in the batch) plus rejects ``(position, reason, raw)``. Every input line ends
+up in exactly one of the two. Reasons, first matching wins, in this order:
+
+``bad_json`` (not a JSON object on one line, including blank lines), ``missing_field:<f>``
+(absent, null or empty string for a required field), ``bad_type:<f>`` (a JSON value of the
+wrong type, an integer beyond int64, a decimal with more than 6 places),
+``bad_timestamp:<f>`` (not RFC 3339 with an offset), ``negative:<f>``, ``bad_service``
+(not voice/sms/data), ``bad_kind`` (adjustment kind not topup/refund/credit),
+``bad_value:msisdn`` (not 1-18 ASCII digits).
+
+Optional fields default as SPEC 1.1 implies: ``duration_s``/``volume_bytes`` 0,
+``destination``/``roaming_mccmnc``/``element_id`` empty, ``cell_id`` null. Unknown extra
+fields are ignored. Timestamps are converted to UTC microseconds. Adjustment ``amount`` may
+be a JSON number or string; it is read as exact decimal text, never through a float.
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.json as pj
+
+from rating.money import MONEY_TYPE, micro_from_text
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+SERVICES = ("voice", "sms", "data")
+ADJUSTMENT_KINDS = ("topup", "refund", "credit")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+NETWORK_SCHEMA = pa.schema(
+    [
+        ("record_id", pa.string()),
+        ("msisdn", pa.string()),
+        ("service", pa.string()),
+        ("start_time", TIMESTAMP),
+        ("duration_s", pa.int64()),
+        ("volume_bytes", pa.int64()),
+        ("destination", pa.string()),
+        ("roaming_mccmnc", pa.string()),
+        ("element_id", pa.string()),
+        ("cell_id", pa.string()),
+    ]
+)
+ADJUSTMENT_SCHEMA = pa.schema(
+    [
+        ("adjustment_id", pa.string()),
+        ("msisdn", pa.string()),
+        ("amount", MONEY_TYPE),
+        ("time", TIMESTAMP),
+        ("kind", pa.string()),
+    ]
+)
+REJECT_SCHEMA = pa.schema([("position", pa.int64()), ("reason", pa.string()), ("raw", pa.binary())])
+
+
+@dataclass(frozen=True)
+class _Contract:
+    schema: pa.Schema  # parsed types
+    required: tuple[str, ...]
+    timestamps: tuple[str, ...]
+    defaults: dict  # field -> value used when absent or null
+
+    @property
+    def json_schema(self) -> pa.Schema:
+        return pa.schema(
+            [pa.field(f.name, pa.string()) if f.name in self.timestamps else f for f in self.schema]
+        )
+
+
+_NETWORK = _Contract(
+    NETWORK_SCHEMA,
+    required=("record_id", "msisdn", "service", "start_time"),
+    timestamps=("start_time",),
+    defaults={"duration_s": 0, "volume_bytes": 0, "destination": "", "roaming_mccmnc": "", "element_id": ""},
+)
+_ADJUSTMENT = _Contract(
+    ADJUSTMENT_SCHEMA,
+    required=("adjustment_id", "msisdn", "amount", "time", "kind"),
+    timestamps=("time",),
+    defaults={},
+)
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    """Accepted rows (with ``position``: index of the line in the input) and rejects."""
+
+    accepted: pa.Table
+    rejects: list[tuple[int, str, bytes]]
+
+    @property
+    def rejects_table(self) -> pa.Table:
+        pos, reasons, raws = zip(*self.rejects) if self.rejects else ((), (), ())
+        return pa.table(
+            [pa.array(pos, pa.int64()), pa.array(reasons, pa.string()), pa.array(raws, pa.binary())],
+            schema=REJECT_SCHEMA,
+        )
+
+
+def parse_network_lines(lines: list[bytes]) -> ParsedBatch:
+    """Network usage records (SPEC 1.1) from JSON lines, validated column by column."""
+    return _parse(lines, _NETWORK, _network_checks)
+
+
+def parse_adjustment_lines(lines: list[bytes]) -> ParsedBatch:
+    """Balance adjustments (SPEC 1.3) from JSON lines."""
+    return _parse(lines, _ADJUSTMENT, _adjustment_checks)
+
+
+def _parse(lines: list[bytes], contract: _Contract, checks: Callable[[pa.Table], list]) -> ParsedBatch:
+    lines = [ln if isinstance(ln, bytes) else bytes(ln) for ln in lines]
+    tables: list[pa.Table] = []
+    rejects: list[tuple[int, str, bytes]] = []
+    rows: list[dict] = []  # lines the columnar reader refused but that are valid after all
+    row_pos: list[int] = []
+    _columnar(lines, 0, contract, tables, rejects, rows, row_pos)
+    if rows:
+        extra = pa.Table.from_pylist(rows, schema=contract.json_schema)
+        tables.append(extra.append_column("position", pa.array(row_pos, pa.int64())))
+    schema = contract.json_schema.append(pa.field("position", pa.int64()))
+    raw = pa.concat_tables(tables) if tables else schema.empty_table()
+    if raw.num_rows:
+        raw = raw.take(pc.sort_indices(raw["position"]))
+    table, late = _typed(raw, contract, checks)
+    for pos, reason in late:
+        rejects.append((pos, reason, lines[pos]))
+    rejects.sort()
+    return ParsedBatch(table, rejects)
+
+
+def _columnar(lines, offset, contract, tables, rejects, rows, row_pos) -> None:
+    """Read ``lines`` in one Arrow call; on failure halve until the bad lines are isolated."""
+    if not lines:
+        return
+    n = len(lines)
+    if n > 16:
+        joined = b"\n".join(lines)
+        if joined.count(b"\n") == n - 1:
+            try:
+                t = pj.read_json(
+                    io.BytesIO(joined),
+                    read_options=pj.ReadOptions(block_size=max(1 << 20, len(joined) + 1)),
+                    parse_options=pj.ParseOptions(
+                        explicit_schema=contract.json_schema, unexpected_field_behavior="ignore"
+                    ),
+                )
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                t = None
+            if t is not None and t.num_rows == n:
+                t = t.select(contract.json_schema.names)
+                tables.append(t.append_column("position", pa.array(np.arange(offset, offset + n, dtype=np.int64))))
+                return
+        half = n // 2
+        _columnar(lines[:half], offset, contract, tables, rejects, rows, row_pos)
+        _columnar(lines[half:], offset + half, contract, tables, rejects, rows, row_pos)
+        return
+    for i, line in enumerate(lines):
+        reason, row = _line(line, contract)
+        if reason is None:
+            rows.append(row)
+            row_pos.append(offset + i)
+        else:
+            rejects.append((offset + i, reason, line))
+
+
+def _line(line: bytes, contract: _Contract) -> tuple[str | None, dict | None]:
+    """One line checked in Python: JSON shape, required fields present, JSON types."""
+    try:
+        obj = json.loads(line, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError):
+        return "bad_json", None
+    if not isinstance(obj, dict):
+        return "bad_json", None
+    for name in contract.required:
+        if obj.get(name) is None or obj.get(name) == "":
+            return f"missing_field:{name}", None
+    row = {}
+    for f in contract.json_schema:
+        v = obj.get(f.name)
+        if v is None:
+            row[f.name] = None
+        elif pa.types.is_string(f.type):
+            if not isinstance(v, str):
+                return f"bad_type:{f.name}", None
+            row[f.name] = v
+        elif pa.types.is_integer(f.type):
+            if isinstance(v, bool) or not isinstance(v, int) or not _INT64_MIN <= v <= _INT64_MAX:
+                return f"bad_type:{f.name}", None
+            row[f.name] = v
+        elif pa.types.is_decimal(f.type):
+            if isinstance(v, bool) or not isinstance(v, (int, Decimal, str)):
+                return f"bad_type:{f.name}", None
+            try:
+                micro = micro_from_text(v)
+            except ValueError:
+                return f"bad_type:{f.name}", None
+            if not -(10**18) < micro < 10**18:
+                return f"bad_type:{f.name}", None
+            row[f.name] = Decimal(micro).scaleb(-6)
+    return None, row
+
+
+def _typed(raw: pa.Table, contract: _Contract, checks) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """Required fields, timestamps and value checks, vectorised; returns accepted + rejects."""
+    n = raw.num_rows
+    reason = np.full(n, None, dtype=object)
+    positions = raw["position"].to_numpy()
+
+    def mark(mask: np.ndarray, why: str) -> None:
+        hit = mask & (reason == None)  # noqa: E711 - elementwise on an object array
+        reason[hit] = why
+
+    for name in contract.required:
+        col = raw[name]
+        missing = col.is_null()
+        if pa.types.is_string(col.type):
+            missing = pc.or_kleene(missing, pc.equal(col, ""))
+        mark(_np_bool(missing), f"missing_field:{name}")
+    columns = {}
+    for name in contract.timestamps:
+        ts, bad = _timestamps(raw[name])
+        mark(bad, f"bad_timestamp:{name}")
+        columns[name] = ts
+    for mask, why in checks(raw):
+        mark(mask, why)
+    keep = reason == None  # noqa: E711
+    out = []
+    for f in contract.schema:
+        col = columns.get(f.name, raw[f.name])
+        if f.name in contract.defaults:
+            col = pc.fill_null(col, pa.scalar(contract.defaults[f.name], f.type))
+        out.append(col)
+    out.append(raw["position"])
+    table = pa.table(out, schema=contract.schema.append(pa.field("position", pa.int64())))
+    if not keep.all():
+        table = table.filter(pa.array(keep))
+    late = [(int(positions[i]), reason[i]) for i in np.flatnonzero(~keep)]
+    return table, late
+
+
+def _timestamps(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """(UTC timestamps with bad ones null, bad mask); halving isolates unparsable values."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    n = len(arr)
+    bad = np.zeros(n, dtype=bool)
+    pieces = []
+
+    def parse(lo: int, hi: int) -> None:
+        part = arr.slice(lo, hi - lo)
+        try:
+            pieces.append(part.cast(TIMESTAMP))
+            return
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        if hi - lo == 1:
+            bad[lo] = True
+            pieces.append(pa.nulls(1, TIMESTAMP))
+            return
+        mid = (lo + hi) // 2
+        parse(lo, mid)
+        parse(mid, hi)
+
+    if n:
+        parse(0, n)
+    out = pa.concat_arrays(pieces) if pieces else pa.array([], TIMESTAMP)
+    return out, bad
+
+
+def _network_checks(raw: pa.Table) -> list[tuple[np.ndarray, str]]:
+    return [
+        (_np_bool(pc.less(raw["duration_s"], 0)), "negative:duration_s"),
+        (_np_bool(pc.less(raw["volume_bytes"], 0)), "negative:volume_bytes"),
+        (~_np_bool(pc.is_in(raw["service"], value_set=pa.array(SERVICES))), "bad_service"),
+        (~_np_bool(pc.match_substring_regex(raw["msisdn"], r"^[0-9]{1,18}$")), "bad_value:msisdn"),
+    ]
+
+
+def _adjustment_checks(raw: pa.Table) -> list[tuple[np.ndarray, str]]:
+    return [
+        (~_np_bool(pc.is_in(raw["kind"], value_set=pa.array(ADJUSTMENT_KINDS))), "bad_kind"),
+        (~_np_bool(pc.match_substring_regex(raw["msisdn"], r"^[0-9]{1,18}$")), "bad_value:msisdn"),
+    ]
+
+
+def _np_bool(arr) -> np.ndarray:
+    """Arrow booleans as numpy, null counted as False."""
+    arr = pc.fill_null(arr, False)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    return arr.to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
+# --- reference data (SPEC 1.4) -------------------------------------------------------------
+
+SUBSCRIBER_STATUSES = ("active", "suspended", "terminated")
+
+
+class ReferenceDataError(ValueError):
+    """Reference data cannot be used; the message names the line and the field."""
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    msisdn: str
+    account_id: str
+    plan_id: str
+    payment: str
+    status: str
+    cycle_day: int
+    balance: int  # micro-units, tax inclusive (prepaid opening balance)
+    credit_limit: int | None  # micro-units (postpaid); None when empty
+    segment: str
+
+
+class Subscribers:
+    """The billing system's subscribers, held column-wise (a million rows stay compact).
+
+    Columns: ``msisdn, account_id, plan_id, payment, status, cycle_day, balance,
+    credit_limit, segment`` as numpy arrays; money in micro-units, ``credit_limit`` -1 when
+    empty. ``index`` looks msisdns up vectorised.
+    """
+
+    def __init__(self, columns: dict[str, np.ndarray]):
+        import pandas as pd
+
+        self.columns = columns
+        self.index = pd.Index(columns["msisdn"])
+        if not self.index.is_unique:
+            dup = self.index[self.index.duplicated()][0]
+            raise ReferenceDataError(f"subscribers: msisdn {dup} listed more than once")
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getstate__(self) -> dict:
+        return {"columns": self.columns}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["columns"])
+
+    def positions(self, msisdns: np.ndarray) -> np.ndarray:
+        """Row of each msisdn, -1 when unknown."""
+        return self.index.get_indexer(msisdns)
+
+    def get(self, msisdn: str) -> Subscriber | None:
+        i = self.index.get_indexer([msisdn])[0]
+        if i < 0:
+            return None
+        c = self.columns
+        limit = int(c["credit_limit"][i])
+        return Subscriber(
+            msisdn=str(c["msisdn"][i]),
+            account_id=str(c["account_id"][i]),
+            plan_id=str(c["plan_id"][i]),
+            payment=str(c["payment"][i]),
+            status=str(c["status"][i]),
+            cycle_day=int(c["cycle_day"][i]),
+            balance=int(c["balance"][i]),
+            credit_limit=None if limit < 0 else limit,
+            segment=str(c["segment"][i]),
+        )
+
+
+def load_subscribers(source: str | Path) -> Subscribers:
+    """``subscribers.csv`` (path, or CSV text when the string holds a line break).
+
+    Required columns: ``msisdn, plan_id, payment, cycle_day``. Defaults: ``status`` active,
+    ``balance`` 0, ``credit_limit`` none, ``account_id``/``segment`` empty.
+    """
+    if isinstance(source, Path) or "\n" not in source:
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise ReferenceDataError(f"subscribers: cannot read {source}: {exc.strerror}") from None
+    else:
+        data = source.encode("utf-8")
+    try:
+        header = pcsv.read_csv(io.BytesIO(data), read_options=pcsv.ReadOptions(skip_rows_after_names=0)).schema.names
+        table = pcsv.read_csv(
+            io.BytesIO(data),
+            convert_options=pcsv.ConvertOptions(
+                column_types={name: pa.string() for name in header}, strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise ReferenceDataError(f"subscribers: not a CSV with a header row: {str(exc).splitlines()[0]}") from None
+    n = table.num_rows
+    names = set(table.schema.names)
+    for col in ("msisdn", "plan_id", "payment", "cycle_day"):
+        if col not in names:
+            raise ReferenceDataError(f"subscribers: missing column {col}")
+
+    def text(name: str, default: str = "") -> np.ndarray:
+        if name not in names:
+            return np.full(n, default, dtype=object)
+        return np.asarray(table[name].to_pylist(), dtype=object)
+
+    msisdn = np.asarray([s.strip() for s in text("msisdn")], dtype=object)
+    payment = text("payment")
+    status = text("status", "active")
+    status[status == ""] = "active"
+    cycle_raw = text("cycle_day")
+    balance_raw = text("balance")
+    limit_raw = text("credit_limit")
+    cycle_day = np.zeros(n, dtype=np.int8)
+    balance = np.zeros(n, dtype=np.int64)
+    limit = np.full(n, -1, dtype=np.int64)
+    for i in range(n):  # reference load, once per refresh: clear per-line errors matter more
+        line = i + 2
+        if not msisdn[i].isdigit():
+            raise ReferenceDataError(f"subscribers line {line}: msisdn: expected digits, got {msisdn[i]!r}")
+        if payment[i] not in ("prepaid", "postpaid"):
+            raise ReferenceDataError(f"subscribers line {line}: payment: expected prepaid or postpaid, got {payment[i]!r}")
+        if status[i] not in SUBSCRIBER_STATUSES:
+            raise ReferenceDataError(f"subscribers line {line}: status: unknown status {status[i]!r}")
+        try:
+            day = int(cycle_raw[i])
+        except ValueError:
+            day = 0
+        if not 1 <= day <= 28:
+            raise ReferenceDataError(f"subscribers line {line}: cycle_day: expected 1-28, got {cycle_raw[i]!r}")
+        cycle_day[i] = day
+        for raw_value, out, name in ((balance_raw[i], balance, "balance"), (limit_raw[i], limit, "credit_limit")):
+            if raw_value.strip() == "":
+                continue
+            try:
+                out[i] = micro_from_text(raw_value)
+            except ValueError as exc:
+                raise ReferenceDataError(f"subscribers line {line}: {name}: {exc}") from None
+            if name == "credit_limit" and out[i] < 0:
+                raise ReferenceDataError(f"subscribers line {line}: credit_limit: may not be negative")
+    return Subscribers(
+        {
+            "msisdn": msisdn,
+            "account_id": text("account_id"),
+            "plan_id": text("plan_id"),
+            "payment": payment,
+            "status": status,
+            "cycle_day": cycle_day,
+            "balance": balance,
+            "credit_limit": limit,
+            "segment": text("segment"),
+        }
+    )

@@ -1,0 +1,148 @@
+"""Per-subscriber rating state for one shard of subscribers, compact and picklable.
+
+One slot per subscriber seen, held in numpy arrays (about 100 bytes a subscriber):
+prepaid balance and blocked flag; the event-time and billing-cycle watermarks; the
+allowance used and postpaid total of the two most recent billing cycles (a ring indexed by
+cycle number mod 2); and the record ids already rated, as 64-bit hashes of
+``msisdn + record_id`` in sorted runs (20 bytes each), kept for ``dedup_horizon_s`` of
+event time behind the subscriber's latest ``start_time``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+_NO_TIME = np.iinfo(np.int64).min
+_NO_CYCLE = np.iinfo(np.int32).min // 2
+
+
+class SeenIds:
+    """Hashes of rated record ids with their start time and slot, in sorted runs."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return sum(r[0].shape[0] for r in self.runs)
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(found, start_us) of the newest entry for each key."""
+        found = np.zeros(keys.shape[0], dtype=bool)
+        start = np.full(keys.shape[0], _NO_TIME, dtype=np.int64)
+        for run_keys, run_start, _ in reversed(self.runs):
+            todo = np.flatnonzero(~found)
+            if todo.size == 0 or run_keys.size == 0:
+                continue
+            pos = np.searchsorted(run_keys, keys[todo])
+            pos_c = np.minimum(pos, run_keys.size - 1)
+            hit = run_keys[pos_c] == keys[todo]
+            found[todo[hit]] = True
+            start[todo[hit]] = run_start[pos_c[hit]]
+        return found, start
+
+    def add(self, keys: np.ndarray, start: np.ndarray, slot: np.ndarray, expiry: np.ndarray) -> None:
+        """Add a run (keys unique); merge runs of similar size, dropping expired entries.
+
+        ``expiry`` per slot: an entry whose start is below it can never match again.
+        """
+        if keys.size:
+            order = np.argsort(keys, kind="stable")
+            self.runs.append((keys[order], start[order], slot[order].astype(np.int32)))
+        while len(self.runs) >= 2 and self.runs[-2][0].size <= 2 * self.runs[-1][0].size:
+            new = self.runs.pop()
+            old = self.runs.pop()
+            k = np.concatenate([old[0], new[0]])
+            s = np.concatenate([old[1], new[1]])
+            sl = np.concatenate([old[2], new[2]])
+            age = np.concatenate([np.zeros(old[0].size, np.int8), np.ones(new[0].size, np.int8)])
+            order = np.lexsort((age, k))
+            k, s, sl = k[order], s[order], sl[order]
+            newest = np.ones(k.size, dtype=bool)
+            newest[:-1] = k[:-1] != k[1:]
+            keep = newest & (s >= expiry[sl])
+            self.runs.append((k[keep], s[keep], sl[keep]))
+
+
+class RatingState:
+    """Everything ``rate_batch`` remembers between batches for its shard of subscribers."""
+
+    def __init__(self, dedup_horizon_s: int = 2 * 86_400) -> None:
+        self.dedup_horizon_us = int(dedup_horizon_s) * 1_000_000
+        self.size = 0
+        self.code = np.zeros(0, dtype=np.int64)  # int("1" + msisdn)
+        self.balance = np.zeros(0, dtype=np.int64)
+        self.blocked = np.zeros(0, dtype=bool)
+        self.watermark_us = np.zeros(0, dtype=np.int64)
+        self.watermark_cycle = np.zeros(0, dtype=np.int32)
+        self.ring_cycle = np.zeros((0, 2), dtype=np.int32)
+        self.used = np.zeros((0, 2, 3), dtype=np.int64)
+        self.cycle_total = np.zeros((0, 2), dtype=np.int64)
+        self.alerted = np.zeros((0, 2), dtype=np.uint8)
+        self.seen = SeenIds()
+        self._main: pd.Index | None = None
+        self._main_size = 0
+        self._recent: pd.Index | None = None
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        n = self.size
+        for name in ("code", "balance", "blocked", "watermark_us", "watermark_cycle", "ring_cycle", "used", "cycle_total", "alerted"):
+            state[name] = state[name][:n].copy()
+        state["_main"] = None
+        state["_main_size"] = 0
+        state["_recent"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def slots(self, codes: np.ndarray) -> np.ndarray:
+        """Slot of each msisdn code; -1 when not seen yet."""
+        self._ensure_index()
+        out = self._main.get_indexer(codes) if self._main_size else np.full(codes.shape[0], -1, dtype=np.int64)
+        if self._recent is not None and len(self._recent):
+            miss = out < 0
+            if miss.any():
+                r = self._recent.get_indexer(codes[miss])
+                out[miss] = np.where(r >= 0, r + self._main_size, -1)
+        return out.astype(np.int64)
+
+    def add_slots(self, codes: np.ndarray, opening_balance: np.ndarray) -> np.ndarray:
+        """New slots for unseen, distinct codes; returns their slot numbers."""
+        k = codes.shape[0]
+        start = self.size
+        need = start + k
+        if need > self.code.shape[0]:
+            self._grow(max(need, 2 * self.code.shape[0], 1024))
+        sl = slice(start, need)
+        self.code[sl] = codes
+        self.balance[sl] = np.maximum(opening_balance, 0)
+        self.blocked[sl] = False
+        self.watermark_us[sl] = _NO_TIME
+        self.watermark_cycle[sl] = _NO_CYCLE
+        self.ring_cycle[sl] = _NO_CYCLE
+        self.used[sl] = 0
+        self.cycle_total[sl] = 0
+        self.alerted[sl] = 0
+        self.size = need
+        self._recent = pd.Index(self.code[self._main_size : self.size])
+        if self.size - self._main_size > max(4096, self._main_size // 4):
+            self._main = pd.Index(self.code[: self.size])
+            self._main_size = self.size
+            self._recent = None
+        return np.arange(start, need, dtype=np.int64)
+
+    def _ensure_index(self) -> None:
+        if self._main is None and self._main_size == 0 and self.size:
+            self._main = pd.Index(self.code[: self.size])
+            self._main_size = self.size
+            self._recent = None
+
+    def _grow(self, capacity: int) -> None:
+        def grown(a: np.ndarray) -> np.ndarray:
+            out = np.zeros((capacity,) + a.shape[1:], dtype=a.dtype)
+            out[: self.size] = a[: self.size]
+            return out
+
+        for name in ("code", "balance", "blocked", "watermark_us", "watermark_cycle", "ring_cycle", "used", "cycle_total", "alerted"):
+            setattr(self, name, grown(getattr(self, name)))
