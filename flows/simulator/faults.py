@@ -1,0 +1,114 @@
+"""The faults the simulator injects (SPEC section 4) and how each one alters the billing.
+
+Every kind is injected at `fault_rate` of its own population:
+- record kinds (`unbilled`, `duplicate_billing`, `misrated`, `usage_mismatch`) per network
+  record of a subscriber billing knows; a record carries at most one of them, so they are
+  tried in that order and each kind's population is the eligible records no earlier kind
+  took (`misrated` and `usage_mismatch` need a non-zero quantity to get wrong);
+- `phantom_billing` per such network record (an invented billed record after it);
+- `unfunded_usage` per prepaid usage attempt the online charging would have refused;
+- `ghost_subscriber` per subscriber active in billing, `unbilled_subscriber` per active
+  subscriber with usage;
+- `element_gap` per element-day.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from flows.simulator.reference_rater import round_half_up
+
+RECORD_FAULTS = ("unbilled", "duplicate_billing", "misrated", "usage_mismatch")
+FAULT_KINDS = ("unbilled", "duplicate_billing", "phantom_billing", "misrated", "usage_mismatch",
+               "unbilled_subscriber", "ghost_subscriber", "unfunded_usage", "element_gap")
+WRONG_PRICE_FACTORS = (Decimal("0.5"), Decimal("0.8"), Decimal("1.25"), Decimal("2"))
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class ElementGaps:
+    """Intervals `[start, end)` in which an element's records are lost, as arrays."""
+
+    element: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.element)
+
+    def gap_of(self, element: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """For each event, the index of the gap swallowing it, or -1."""
+        found = np.full(len(start), -1, dtype=np.int64)
+        for g in range(len(self)):
+            inside = (element == self.element[g]) & (start >= self.start[g]) & (start < self.end[g])
+            found[inside] = g
+        return found
+
+
+def element_gaps(rng: np.random.Generator, elements: int, midnights: np.ndarray,
+                 fault_rate: float) -> ElementGaps:
+    """One 1-4 hour outage for `fault_rate` of the element-days, within its day."""
+    days = len(midnights) - 1
+    hit = rng.random((elements, days)) < fault_rate
+    offsets = rng.integers(0, 20 * 60, size=(elements, days)) * 60
+    lengths = rng.integers(60, 241, size=(elements, days)) * 60
+    element, day = np.nonzero(hit)
+    start = midnights[day] + offsets[element, day]
+    return ElementGaps(element=element.astype(np.int16), start=start,
+                       end=start + lengths[element, day])
+
+
+def record_fault(draws: list[float], fault_rate: float, can_misrate: bool,
+                 can_mismatch: bool) -> tuple[str, list[str]]:
+    """The record kind drawn for one record (or ""), and the kinds it was eligible for.
+
+    `can_misrate`: the record has billable units; `can_mismatch`: it is a call or a data
+    session with a non-zero duration or volume."""
+    eligible = {"unbilled": True, "duplicate_billing": True, "misrated": can_misrate,
+                "usage_mismatch": can_mismatch}
+    considered = []
+    for kind, draw in zip(RECORD_FAULTS, draws):
+        if not eligible[kind]:
+            continue
+        considered.append(kind)
+        if draw < fault_rate:
+            return kind, considered
+    return "", considered
+
+
+def misrated_charge(correct: Decimal, unpriced_allowance: Decimal, discount_percent: Decimal,
+                    method_draw: float, factor_draw: float) -> Decimal:
+    """A wrong charge for a record whose correct charge is `correct`.
+
+    Free usage gets billed as if the allowance were not applied (`unpriced_allowance`);
+    charged usage gets a wrong unit price, or loses the plan's discount."""
+    if correct == 0:
+        billed = unpriced_allowance
+    elif method_draw < 0.5 and discount_percent > 0:
+        billed = round_half_up(correct / (1 - discount_percent / 100))
+    else:
+        billed = round_half_up(correct * WRONG_PRICE_FACTORS[int(factor_draw * 4) % 4])
+    return billed if billed != correct else correct + CENT
+
+
+def altered_quantity(quantity: int, is_voice: bool, direction_draw: float, size_draw: float) -> int:
+    """A billed duration or volume that differs from the network's `quantity` (> 0)."""
+    if is_voice:
+        if direction_draw < 0.6:  # truncated call
+            altered = quantity - max(1, int(quantity * 0.5 * size_draw))
+        else:  # padded call
+            altered = quantity + 1 + int(60 * size_draw)
+    else:
+        if direction_draw < 0.7:  # lost part of a session
+            altered = int(quantity * (0.5 + 0.45 * size_draw))
+        else:  # double-counted part
+            altered = quantity + 1 + int(quantity * 0.3 * size_draw)
+    altered = max(altered, 0)
+    return altered if altered != quantity else quantity + 1
+
+
+def unfunded_amount(unfunded: Decimal, charge: Decimal, total: Decimal) -> Decimal:
+    """The ex-tax share of an uncovered total."""
+    return round_half_up(unfunded * charge / total)
