@@ -103,7 +103,7 @@ class LocalBroker:
         raise last_error
 
     def stop(self) -> None:
-        """Stop the broker: SIGTERM, then SIGKILL if it has not exited after a few seconds."""
+        """Stop the broker: SIGINT, then SIGKILL if it has not exited after a few seconds."""
         self._terminate()
         self._port = None
         self._cleanup_logs()
@@ -190,7 +190,9 @@ class LocalBroker:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
-        process.send_signal(signal.SIGTERM)
+        # Tansu exits at once on SIGINT; on SIGTERM it waits 5 s for open client
+        # connections to close, which a memory-only broker has no reason to do.
+        process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
