@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
@@ -24,8 +25,12 @@ class FilePosition:
 
 
 class _NdjsonPartition(StatefulSourcePartition[LineBatch, FilePosition]):
-    def __init__(self, path: Path, stream: str, batch_lines: int, resume: FilePosition | None) -> None:
+    def __init__(
+        self, path: Path, stream: str, batch_lines: int, resume: FilePosition | None,
+        on_read: Callable[[int], None] | None,
+    ) -> None:
         self._file = path.open("rb")
+        self._on_read = on_read
         self._stream = stream
         self._origin = path.name
         self._batch_lines = batch_lines
@@ -48,6 +53,8 @@ class _NdjsonPartition(StatefulSourcePartition[LineBatch, FilePosition]):
             batch_id=start.batch_id,
         )
         self._position = FilePosition(self._file.tell(), start.line_number + len(lines), start.batch_id + 1)
+        if self._on_read:
+            self._on_read(self._position.byte_offset)
         return [batch]
 
     def snapshot(self) -> FilePosition:
@@ -58,10 +65,17 @@ class _NdjsonPartition(StatefulSourcePartition[LineBatch, FilePosition]):
 
 
 class NdjsonSource(FixedPartitionedSource[LineBatch, FilePosition]):
-    """Reads one NDJSON file as `LineBatch`es of about `batch_lines` lines."""
+    """Reads one NDJSON file as `LineBatch`es of about `batch_lines` lines.
 
-    def __init__(self, path: Path, stream: str, batch_lines: int = DEFAULT_BATCH_LINES) -> None:
+    `on_read` is told the byte offset reached after each batch (for progress bars).
+    """
+
+    def __init__(
+        self, path: Path, stream: str, batch_lines: int = DEFAULT_BATCH_LINES,
+        on_read: Callable[[int], None] | None = None,
+    ) -> None:
         self._path = Path(path)
+        self._on_read = on_read
         self._stream = stream
         self._batch_lines = batch_lines
 
@@ -69,4 +83,4 @@ class NdjsonSource(FixedPartitionedSource[LineBatch, FilePosition]):
         return [self._path.name]
 
     def build_part(self, step_id: str, for_part: str, resume_state: FilePosition | None) -> _NdjsonPartition:
-        return _NdjsonPartition(self._path, self._stream, self._batch_lines, resume_state)
+        return _NdjsonPartition(self._path, self._stream, self._batch_lines, resume_state, self._on_read)

@@ -1,0 +1,296 @@
+"""The rating dataflow: raw line batches in, rated batches out, one shape for files and Kafka.
+
+    source ─> parse ─> place adjustments ─> split by shard ─> rate (keyed state) ─> sinks
+
+Parsing and rating are columnar (`rating.records`, `rating.engine`). Subscriber state is
+Bytewax keyed state, one `RatingState` per shard of msisdns, so `-w N` workers and several
+processes split the subscribers between them and each subscriber's records stay in order.
+Every output piece carries the batch it came from, so a sink that needs input order
+(`revguard rate`) can restore it and a sink that does not (ClickHouse) writes at once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import bytewax.operators as op
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from bytewax.dataflow import Dataflow, Stream
+from bytewax.operators import StatefulBatchLogic
+
+from flows.batches import LineBatch
+from rating.engine import RatedBatch, Reference, rate_batch
+from rating.records import ADJUSTMENT_SCHEMA, NETWORK_SCHEMA, parse_adjustment_lines, parse_network_lines
+from rating.state import RatingState
+
+DEFAULT_SHARDS = 8
+# Room for adjustments between two usage rows: usage row i gets seq (i + 1) * _SEQ_STEP and an
+# adjustment placed before it gets a seq just below, so the engine applies it first.
+_SEQ_STEP = 1024
+
+
+@dataclass(frozen=True)
+class Reject:
+    """An input line the flow could not rate, kept with its reason (dead letter)."""
+
+    stream: str
+    origin: str
+    position: int
+    reason: str
+    raw: bytes
+    record_id: str = ""
+    msisdn: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedUsage:
+    """A parsed usage batch: accepted rows with their absolute `position`, and rejects."""
+
+    batch_id: int
+    origin: str
+    usage: pa.Table
+    rejects: tuple[Reject, ...]
+    # Adjustments to apply before usage row `before_row` (int64 column) of `usage`.
+    adjustments: pa.Table | None = None
+
+
+@dataclass(frozen=True)
+class ShardWork:
+    """The part of one parsed batch that belongs to one shard of subscribers."""
+
+    batch_id: int
+    pieces: int
+    origin: str
+    usage: pa.Table
+    adjustments: pa.Table | None
+    rejects: tuple[Reject, ...] = ()
+
+
+@dataclass(frozen=True)
+class RatedPiece:
+    """What rating one `ShardWork` produced."""
+
+    batch_id: int
+    pieces: int
+    origin: str
+    rated: pa.Table  # rating.engine rated rows plus `position`
+    alerts: pa.Table
+    balances: pa.Table
+    rejects: tuple[Reject, ...] = ()
+
+
+def parsed_usage(batch: LineBatch) -> ParsedUsage:
+    """Parse a network line batch; positions become absolute (line number or offset)."""
+    parsed = parse_network_lines(list(batch.lines))
+    usage = parsed.accepted
+    position = pc.add(usage["position"], pa.scalar(batch.first_position, pa.int64()))
+    usage = usage.set_column(usage.schema.get_field_index("position"), "position", position)
+    rejects = tuple(
+        Reject("network", batch.origin, batch.first_position + pos, reason, raw)
+        for pos, reason, raw in parsed.rejects
+    )
+    return ParsedUsage(batch.batch_id, batch.origin, usage, rejects)
+
+
+def shard_numbers(msisdn: pa.ChunkedArray | pa.Array, shards: int) -> np.ndarray:
+    """Stable shard of each msisdn: its last six digits modulo `shards`.
+
+    Python's `hash` is salted per process; processes of one cluster must agree on the shard.
+    """
+    if len(msisdn) == 0:
+        return np.zeros(0, dtype=np.int64)
+    tail = pc.utf8_slice_codeunits(msisdn, start=-6)
+    return (pc.cast(tail, pa.int64()).to_numpy(zero_copy_only=False) % shards).astype(np.int64)
+
+
+def shard_works(parsed: ParsedUsage, shards: int) -> list[tuple[str, ShardWork]]:
+    """Split a parsed batch by shard. Shard 0 always gets a piece: it carries the rejects."""
+    usage_shard = shard_numbers(parsed.usage["msisdn"], shards)
+    adj = parsed.adjustments
+    adj_shard = shard_numbers(adj["msisdn"], shards) if adj is not None else np.zeros(0, np.int64)
+    present = sorted(set(np.unique(usage_shard).tolist()) | set(np.unique(adj_shard).tolist()) | {0})
+    works = []
+    for shard in present:
+        rows = np.flatnonzero(usage_shard == shard)
+        usage = parsed.usage.take(rows)
+        adjustments = None
+        if adj is not None:
+            mine = adj.take(np.flatnonzero(adj_shard == shard))
+            # `before_row` pointed into the whole batch; re-point it into this shard's rows.
+            before = np.searchsorted(rows, mine["before_row"].to_numpy(zero_copy_only=False))
+            adjustments = mine.set_column(
+                mine.schema.get_field_index("before_row"), "before_row", pa.array(before, pa.int64())
+            )
+        rejects = parsed.rejects if shard == 0 else ()
+        works.append(
+            (str(shard), ShardWork(parsed.batch_id, len(present), parsed.origin, usage, adjustments, rejects))
+        )
+    return works
+
+
+class RatingLogic(StatefulBatchLogic[ShardWork, RatedPiece, RatingState]):
+    """Rates the pieces of one shard in arrival order against that shard's state."""
+
+    def __init__(self, state: RatingState | None, reference: Callable[[], Reference]) -> None:
+        self.state = state or RatingState()
+        self.reference = reference
+        self.seq_base = getattr(self.state, "seq_base", 0)
+
+    def on_batch(self, works: list[ShardWork]) -> tuple[Iterable[RatedPiece], bool]:
+        return [self._rated(work) for work in works], self.RETAIN
+
+    def _rated(self, work: ShardWork) -> RatedPiece:
+        n = work.usage.num_rows
+        base = self.seq_base
+        usage = work.usage.append_column(
+            "seq", pa.array(base + (np.arange(n, dtype=np.int64) + 1) * _SEQ_STEP, pa.int64())
+        )
+        adjustments = None
+        if work.adjustments is not None and work.adjustments.num_rows:
+            before = work.adjustments["before_row"].to_numpy(zero_copy_only=False).astype(np.int64)
+            # Several adjustments before the same row keep their given (time) order.
+            rank = np.arange(before.size) - np.searchsorted(before, before, side="left")
+            seq = base + before * _SEQ_STEP + 1 + rank
+            adjustments = work.adjustments.drop_columns(["before_row"]).append_column("seq", pa.array(seq, pa.int64()))
+        self.seq_base = base + (n + 1) * _SEQ_STEP
+        result: RatedBatch = rate_batch(self.state, self.reference(), usage.drop_columns(["position"]), adjustments)
+        rated = result.rated.drop_columns(["seq"]).append_column("position", work.usage["position"])
+        return RatedPiece(work.batch_id, work.pieces, work.origin, rated, result.alerts, result.balances, work.rejects)
+
+    def snapshot(self) -> RatingState:
+        self.state.seq_base = self.seq_base
+        # Pickling copies the arrays (RatingState.__getstate__), which is what Bytewax
+        # does with a snapshot before the next batch can mutate it.
+        return self.state
+
+
+class AdjustmentPlacement(StatefulBatchLogic[ParsedUsage, ParsedUsage, "AdjustmentPlacement"]):
+    """Files only: puts each adjustment before the first later-or-equal record of its msisdn.
+
+    SPEC 5 (`revguard rate`): adjustments take effect in time order among the records,
+    the adjustment first on a tie. Per subscriber, before each record (in input order) every
+    pending adjustment with `time <= start_time` is applied; what is left at the end of the
+    file is applied after the last record, so final balances include it.
+    """
+
+    def __init__(self, adjustments: pa.Table) -> None:
+        order = pc.sort_indices(adjustments, [("msisdn", "ascending"), ("time", "ascending"), ("position", "ascending")])
+        self.pending = adjustments.take(order)
+        self.last_batch = -1
+        self.last_origin = ""
+
+    def on_batch(self, batches: list[ParsedUsage]) -> tuple[Iterable[ParsedUsage], bool]:
+        return [self._placed(b) for b in batches], self.RETAIN
+
+    def on_eof(self) -> tuple[Iterable[ParsedUsage], bool]:
+        if not self.pending.num_rows:
+            return [], self.DISCARD
+        rest = self.pending.append_column("before_row", pa.array(np.zeros(self.pending.num_rows, np.int64)))
+        rest = rest.take(pc.sort_indices(rest, [("time", "ascending"), ("position", "ascending")]))
+        self.pending = self.pending.slice(0, 0)
+        empty = NETWORK_SCHEMA.empty_table().append_column("position", pa.array([], pa.int64()))
+        return [ParsedUsage(self.last_batch + 1, self.last_origin, empty, (), rest)], self.DISCARD
+
+    def _placed(self, batch: ParsedUsage) -> ParsedUsage:
+        self.last_batch, self.last_origin = batch.batch_id, batch.origin
+        if not self.pending.num_rows or not batch.usage.num_rows:
+            return batch
+        pending_msisdn = self.pending["msisdn"]
+        rows = np.flatnonzero(pc.is_in(batch.usage["msisdn"], value_set=pc.unique(pending_msisdn)).to_numpy(zero_copy_only=False))
+        if rows.size == 0:
+            return batch
+        # Few subscribers top up within one batch, so this loop runs over those rows only.
+        usage_msisdn = batch.usage["msisdn"].take(rows).to_pylist()
+        usage_start = batch.usage["start_time"].take(rows).to_pylist()
+        queue: dict[str, list[int]] = {}
+        for i, m in enumerate(pending_msisdn.to_pylist()):
+            queue.setdefault(m, []).append(i)
+        times = self.pending["time"].to_pylist()
+        taken: list[int] = []
+        before: list[int] = []
+        for row, m, start in zip(rows.tolist(), usage_msisdn, usage_start):
+            q = queue.get(m)
+            while q and times[q[0]] <= start:
+                taken.append(q.pop(0))
+                before.append(row)
+        if not taken:
+            return batch
+        placed = self.pending.take(taken).append_column("before_row", pa.array(before, pa.int64()))
+        placed = placed.take(pc.sort_indices(placed, [("before_row", "ascending"), ("time", "ascending")]))
+        keep = np.ones(self.pending.num_rows, dtype=bool)
+        keep[taken] = False
+        self.pending = self.pending.filter(pa.array(keep))
+        return ParsedUsage(batch.batch_id, batch.origin, batch.usage, batch.rejects, placed)
+
+    def snapshot(self) -> "AdjustmentPlacement":
+        return self
+
+
+@dataclass
+class _Reorder:
+    next_batch: int = 0
+    waiting: dict[int, list[RatedPiece]] = field(default_factory=dict)
+
+
+class InputOrder(StatefulBatchLogic[RatedPiece, list[RatedPiece], _Reorder]):
+    """Releases the pieces of each input batch together, in batch order."""
+
+    def __init__(self, resume: _Reorder | None) -> None:
+        self.state = resume or _Reorder()
+
+    def on_batch(self, pieces: list[RatedPiece]) -> tuple[Iterable[list[RatedPiece]], bool]:
+        out = []
+        for piece in pieces:
+            self.state.waiting.setdefault(piece.batch_id, []).append(piece)
+        while True:
+            ready = self.state.waiting.get(self.state.next_batch)
+            if not ready or len(ready) < ready[0].pieces:
+                break
+            out.append(self.state.waiting.pop(self.state.next_batch))
+            self.state.next_batch += 1
+        return out, self.RETAIN
+
+    def snapshot(self) -> _Reorder:
+        return self.state
+
+
+def parsed_adjustments(lines: Iterable[bytes], origin: str) -> tuple[pa.Table, tuple[Reject, ...]]:
+    """All adjustments of a file, with their line numbers as `position`."""
+    parsed = parse_adjustment_lines(list(lines))
+    adjustments = parsed.accepted
+    position = pc.add(adjustments["position"], pa.scalar(1, pa.int64()))
+    adjustments = adjustments.set_column(adjustments.schema.get_field_index("position"), "position", position)
+    rejects = tuple(Reject("adjustments", origin, pos + 1, reason, raw) for pos, reason, raw in parsed.rejects)
+    return adjustments, rejects
+
+
+def rated_stream(
+    flow: Dataflow,
+    batches: Stream[LineBatch],
+    reference: Callable[[], Reference],
+    adjustments: pa.Table | None = None,
+    shards: int = DEFAULT_SHARDS,
+) -> Stream[RatedPiece]:
+    """The common middle of every rating flow: parse, place adjustments, shard, rate."""
+    parsed = op.map("parse", batches, parsed_usage)
+    if adjustments is not None:
+        keyed = op.key_on("one_sequence", parsed, lambda _: "file")
+        placed = op.stateful_batch("place_adjustments", keyed, lambda _: AdjustmentPlacement(adjustments))
+        parsed = op.key_rm("unkey_placed", placed)
+    works = op.flat_map("split_by_shard", parsed, lambda p: shard_works(p, shards))
+    rated = op.stateful_batch("rate", works, lambda resume: RatingLogic(resume, reference))
+    return op.key_rm("unkey_rated", rated)
+
+
+def in_input_order(rated: Stream[RatedPiece]) -> Stream[list[RatedPiece]]:
+    keyed = op.key_on("one_output", rated, lambda _: "out")
+    ordered = op.stateful_batch("input_order", keyed, InputOrder)
+    return op.key_rm("unkey_ordered", ordered)
+
+
+def epoch_for_files() -> dt.timedelta:
+    """Files need no recovery: one long epoch spares per-epoch state snapshots."""
+    return dt.timedelta(hours=24)
