@@ -1,0 +1,168 @@
+"""Rated pieces into ClickHouse: rated_usage, network_usage, balances, alerts, rejects.
+
+Durability follows the flow's checkpoints: rows are buffered per table and flushed when
+the buffer is large, when Bytewax snapshots the partition (end of an epoch, right before
+the recovery snapshot is committed) and on close. A failed flush raises, so the epoch's
+snapshot never commits past rows the store does not have. Rows written before a crash
+and written again by the replay replace themselves: every table is keyed
+(ReplacingMergeTree on the natural key plus `source`, the record's input position).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
+from clickhouse_connect.driver import Client
+
+from clickhouse.writer import TableWriter
+from flows.rating_flow import RatedPiece, Reject
+
+NETWORK_COLUMNS = [
+    "record_id", "msisdn", "service", "start_time", "duration_s", "volume_bytes",
+    "destination", "roaming_mccmnc", "element_id", "cell_id",
+]
+RATED_COLUMNS = NETWORK_COLUMNS + [
+    "plan_id", "payment", "dest_class", "roaming_zone", "offpeak", "billable_units",
+    "allowance_units", "charged_units", "charge", "tax", "total", "unfunded", "balance_after",
+    "cycle_start", "status", "reason", "source",
+]
+BALANCE_COLUMNS = ["msisdn", "payment", "balance", "blocked", "cycle_start", "cycle_total", "updated_at", "version"]
+ALERT_COLUMNS = ["alert_id", "kind", "msisdn", "record_id", "time", "balance", "cycle_total", "threshold"]
+REJECT_COLUMNS = ["stream", "source", "record_id", "msisdn", "reason", "raw"]
+
+
+def with_type_defaults(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Nulls become the column type's empty value where the store's column is not Nullable.
+
+    The engine leaves units and money null on duplicate and rejected rows, and `reason`
+    null on rated ones; ClickHouse keeps "" and 0 there, which is what analysts query.
+    """
+    columns = []
+    for field in schema:
+        column = table[field.name]
+        if not field.nullable and column.null_count:
+            column = pc.fill_null(column, _empty_value(column.type))
+        columns.append(column)
+    return pa.table(columns, names=schema.names)
+
+
+def _empty_value(arrow_type: pa.DataType) -> pa.Scalar:
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return pa.scalar("", arrow_type)
+    if pa.types.is_boolean(arrow_type):
+        return pa.scalar(False)
+    if pa.types.is_decimal(arrow_type):
+        return pa.scalar(0, pa.int64()).cast(arrow_type)
+    return pa.scalar(0, arrow_type)
+
+
+def source_column(origin: str, positions: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """`origin:position`: where each row came from, the part of its key that makes replays idempotent."""
+    return pc.binary_join_element_wise(pa.scalar(origin), pc.cast(positions, pa.string()), ":")
+
+
+def rejects_table(rejects: list[Reject]) -> pa.Table:
+    return pa.table(
+        {
+            "stream": [r.stream for r in rejects],
+            "source": [f"{r.origin}:{r.position}" for r in rejects],
+            "record_id": [r.record_id for r in rejects],
+            "msisdn": [r.msisdn for r in rejects],
+            "reason": [r.reason for r in rejects],
+            "raw": [r.raw.decode("utf-8", "replace") for r in rejects],
+        }
+    )
+
+
+class RatedWriters:
+    """One TableWriter per table a rating flow fills, and the row shaping each needs."""
+
+    def __init__(self, client: Client, batch_rows: int = 50_000) -> None:
+        self.rated = TableWriter(client, "revguard.rated_usage", RATED_COLUMNS, batch_rows)
+        self.network = TableWriter(client, "revguard.network_usage", NETWORK_COLUMNS + ["source"], batch_rows)
+        self.balances = TableWriter(client, "revguard.balances", BALANCE_COLUMNS, batch_rows)
+        self.alerts = TableWriter(client, "revguard.alerts", ALERT_COLUMNS, batch_rows)
+        self.rejects = TableWriter(client, "revguard.rejects", REJECT_COLUMNS, batch_rows)
+
+    def add(self, piece: RatedPiece) -> None:
+        rated = piece.rated
+        if rated.num_rows:
+            rated = rated.append_column("source", source_column(piece.origin, rated["position"]))
+            self.rated.add_batch(with_type_defaults(rated, self.rated.schema))
+            # A duplicate is the same network record again: network_usage keeps one row per record_id.
+            seen = rated.filter(pc.not_equal(rated["status"], "duplicate"))
+            self.network.add_batch(with_type_defaults(seen, self.network.schema))
+            unknown = rated.filter(pc.equal(rated["status"], "rejected"))
+            if unknown.num_rows:
+                self.rejects.add_batch(
+                    pa.table(
+                        {
+                            "stream": pa.array(["network"] * unknown.num_rows),
+                            "source": unknown["source"],
+                            "record_id": unknown["record_id"],
+                            "msisdn": unknown["msisdn"],
+                            "reason": unknown["reason"],
+                            "raw": pa.array([""] * unknown.num_rows),
+                        }
+                    )
+                )
+        if piece.rejects:
+            self.rejects.add_batch(rejects_table(list(piece.rejects)))
+        if piece.balances.num_rows:
+            balances = piece.balances
+            now = dt.datetime.now(dt.timezone.utc)
+            balances = balances.append_column("updated_at", pa.array([now] * balances.num_rows, pa.timestamp("ms", tz="UTC")))
+            balances = balances.append_column("version", pc.cast(balances["seq"], pa.uint64()))
+            self.balances.add_batch(with_type_defaults(balances, self.balances.schema))
+        if piece.alerts.num_rows:
+            self.alerts.add_batch(with_type_defaults(piece.alerts, self.alerts.schema))
+
+    def flush(self) -> None:
+        for writer in (self.rated, self.network, self.balances, self.alerts, self.rejects):
+            writer.flush()
+
+    def written(self) -> dict[str, int]:
+        return {
+            "rated_usage": self.rated.rows_written,
+            "network_usage": self.network.rows_written,
+            "balances": self.balances.rows_written,
+            "alerts": self.alerts.rows_written,
+            "rejects": self.rejects.rows_written,
+        }
+
+
+class _Partition(StatefulSinkPartition[RatedPiece, None]):
+    def __init__(self, writers: RatedWriters, on_close: Callable[[dict[str, int]], None] | None) -> None:
+        self.writers = writers
+        self.on_close = on_close
+
+    def write_batch(self, values: list[RatedPiece]) -> None:
+        for piece in values:
+            self.writers.add(piece)
+
+    def snapshot(self) -> None:
+        # The epoch is about to be committed: make its rows durable first.
+        self.writers.flush()
+        return None
+
+    def close(self) -> None:
+        self.writers.flush()
+        if self.on_close:
+            self.on_close(self.writers.written())
+
+
+class RatedClickHouseSink(FixedPartitionedSink[RatedPiece, None]):
+    """Writes rated pieces to the store. One partition: a process keeps one client."""
+
+    def __init__(self, client: Callable[[], Client], on_close: Callable[[dict[str, int]], None] | None = None) -> None:
+        self._client = client
+        self._on_close = on_close
+
+    def list_parts(self) -> list[str]:
+        return ["store"]
+
+    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _Partition:
+        return _Partition(RatedWriters(self._client()), self._on_close)
