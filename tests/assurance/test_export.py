@@ -2,10 +2,18 @@
 import json
 from decimal import Decimal
 
+import pytest
+
 from assurance.export import export_discrepancies
 from assurance.reconcile import reconcile
 from tests.assurance.rows import at, billed_row, insert, network_row, provisioning_row, rated_row, subscriber_row
 
+
+
+@pytest.fixture
+def store(store_client):
+    """Every test here runs over chDB in-process and over the HTTP endpoint."""
+    return store_client
 
 def test_export_writes_one_json_object_per_finding_with_exact_amounts_and_utc_times(store, tmp_path):
     insert(store, "subscribers", [subscriber_row("447900000001")])

@@ -22,6 +22,12 @@ def _three_unbilled_days(store):
     insert(store, "billed_usage", [billed_row("b-ok", "ok", "0", start_time=DAY.replace(day=9))])
 
 
+
+@pytest.fixture
+def store(store_client):
+    """Every test here runs over chDB in-process and over the HTTP endpoint."""
+    return store_client
+
 def test_running_twice_gives_the_same_findings_once(store):
     _three_unbilled_days(store)
     reconcile(store)
