@@ -16,7 +16,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from bytewax.dataflow import Dataflow
-from bytewax.testing import run_main
 from clickhouse_connect.driver import Client
 
 from clickhouse.writer import TableWriter
@@ -24,7 +23,7 @@ from flows.clickhouse_sink import RatedClickHouseSink, rejects_table, source_col
 from flows.errors import InputError
 from flows.file_source import NdjsonSource
 from flows.progress import byte_progress
-from flows.rating_flow import Reject, epoch_for_files, parsed_adjustments, rated_stream
+from flows.rating_flow import Reject, parsed_adjustments, rated_stream, run_file_flow
 from rating.catalog import load_catalog
 from rating.engine import Reference
 from rating.records import load_subscribers, parse_billed_lines
@@ -174,5 +173,5 @@ def _rate_into_store(client: Client, path: Path, reference: Reference, adjustmen
         rated = rated_stream(flow, batches, lambda: reference, adjustments=adjustments)
         keyed = op.key_on("to_store", rated, lambda _: "store")
         op.output("clickhouse", keyed, RatedClickHouseSink(lambda: client, on_close=written.update))
-        run_main(flow, epoch_interval=epoch_for_files())
+        run_file_flow(flow)
     return written

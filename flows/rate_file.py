@@ -5,13 +5,12 @@ from pathlib import Path
 
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow
-from bytewax.testing import run_main
 
 from flows.errors import InputError
 from flows.file_source import NdjsonSource
 from flows.progress import byte_progress
 from flows.rated_ndjson import RatedNdjsonSink, counted
-from flows.rating_flow import epoch_for_files, in_input_order, parsed_adjustments, rated_stream
+from flows.rating_flow import in_input_order, parsed_adjustments, rated_stream, run_file_flow
 from rating.catalog import load_catalog
 from rating.engine import Reference
 from rating.records import load_subscribers
@@ -25,6 +24,7 @@ def rate_file(
     adjustments: Path | None = None,
     progress: bool = False,
     batch_lines: int = 50_000,
+    workers: int = 1,
 ) -> dict[str, int]:
     """Rates `usage` into `output` (one line per input line, input order); returns the counts.
 
@@ -47,5 +47,5 @@ def rate_file(
         batches = op.input("network", flow, NdjsonSource(Path(usage), "network", batch_lines, on_read=advance))
         rated = rated_stream(flow, batches, lambda: reference, adjustments=placed)
         op.output("rated_ndjson", in_input_order(rated), RatedNdjsonSink(Path(output), counts))
-        run_main(flow, epoch_interval=epoch_for_files())
+        run_file_flow(flow, workers)
     return {**counted(counts), **adjustment_counts}

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from bytewax.outputs import DynamicSink, StatelessSinkPartition
+from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
 from flows.rating_flow import RatedPiece, Reject
 
@@ -80,13 +80,13 @@ def ordered_lines(pieces: list[RatedPiece]) -> list[str]:
     return [lines[i] for i in order]
 
 
-class _NdjsonPartition(StatelessSinkPartition[list[RatedPiece]]):
+class _NdjsonPartition(StatefulSinkPartition[list[RatedPiece], None]):
     def __init__(self, path: Path, counts: dict[str, int]) -> None:
         self._file = path.open("w", encoding="utf-8")
         self._counts = counts
 
-    def write_batch(self, items: list[list[RatedPiece]]) -> None:
-        for pieces in items:
+    def write_batch(self, values: list[list[RatedPiece]]) -> None:
+        for pieces in values:
             lines = ordered_lines(pieces)
             if lines:
                 self._file.write("\n".join(lines))
@@ -94,18 +94,28 @@ class _NdjsonPartition(StatelessSinkPartition[list[RatedPiece]]):
             for piece in pieces:
                 tally(self._counts, piece)
 
+    def snapshot(self) -> None:
+        self._file.flush()
+        return None
+
     def close(self) -> None:
         self._file.close()
 
 
-class RatedNdjsonSink(DynamicSink[list[RatedPiece]]):
-    """Writes ordered rated batches to one file. Use with one worker: order is global."""
+class RatedNdjsonSink(FixedPartitionedSink[list[RatedPiece], None]):
+    """Writes ordered rated batches to one file.
+
+    One partition, so exactly one worker of a cluster owns the file and its order.
+    """
 
     def __init__(self, path: Path, counts: dict[str, int]) -> None:
         self._path = Path(path)
         self._counts = counts
 
-    def build(self, step_id: str, worker_index: int, worker_count: int) -> _NdjsonPartition:
+    def list_parts(self) -> list[str]:
+        return [self._path.name]
+
+    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _NdjsonPartition:
         return _NdjsonPartition(self._path, self._counts)
 
 

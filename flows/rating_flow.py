@@ -19,7 +19,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from bytewax.dataflow import Dataflow, Stream
+from bytewax.operators import KeyedStream
 from bytewax.operators import StatefulBatchLogic
+from bytewax.testing import cluster_main, run_main
 
 from flows.batches import LineBatch
 from rating.engine import RatedBatch, Reference, rate_batch
@@ -285,12 +287,20 @@ def rated_stream(
     return op.key_rm("unkey_rated", rated)
 
 
-def in_input_order(rated: Stream[RatedPiece]) -> Stream[list[RatedPiece]]:
+def in_input_order(rated: Stream[RatedPiece]) -> KeyedStream[list[RatedPiece]]:
+    """Whole input batches in input order, all on the one worker that owns key "out"."""
     keyed = op.key_on("one_output", rated, lambda _: "out")
-    ordered = op.stateful_batch("input_order", keyed, InputOrder)
-    return op.key_rm("unkey_ordered", ordered)
+    return op.stateful_batch("input_order", keyed, InputOrder)
 
 
 def epoch_for_files() -> dt.timedelta:
     """Files need no recovery: one long epoch spares per-epoch state snapshots."""
     return dt.timedelta(hours=24)
+
+
+def run_file_flow(flow: Dataflow, workers: int = 1) -> None:
+    """Runs a file flow to its end in this process, on `workers` worker threads."""
+    if workers == 1:
+        run_main(flow, epoch_interval=epoch_for_files())
+    else:
+        cluster_main(flow, [], 0, epoch_interval=epoch_for_files(), worker_count_per_proc=workers)
