@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rating.grouped import carried, cummin, cumsum_before, previous
+from rating.grouped import carried, cumsum_before, previous, running_min
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def prepaid_ledger(
     start_idx = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else np.zeros(0, dtype=np.int64)
     before_group = (inclusive - delta)[start_idx] if n else inclusive
     running = opening + inclusive - before_group
-    floor = np.minimum(cummin(running, first), 0)
+    floor = np.minimum(running_min(running, first), 0)
     after = running - floor
     before = previous(after, first, opening)
     unfunded = np.where(is_usage, after - before + debit, 0)

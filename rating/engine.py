@@ -43,7 +43,7 @@ from rating.balances import postpaid_totals, prepaid_ledger
 from rating.calendar import cycle_numbers, cycle_start_us, local_times, offpeak_mask
 from rating.catalog import Catalog
 from rating.classes import longest_prefix_match
-from rating.grouped import cumsum_before, group_firsts
+from rating.grouped import cumsum_before, group_firsts, regrouped, running_max
 from rating.money import MONEY_TYPE, micro_from_money_array, money_array
 from rating.prices import DATA, SERVICE_NAMES, SMS, VOICE, PlanTable, charges_micro, plan_table, tax_micro
 from rating.records import NETWORK_SCHEMA, TIMESTAMP, Subscribers
@@ -117,6 +117,7 @@ class Reference:
     subscriber_plan: np.ndarray = field(init=False, repr=False, compare=False)
     subscriber_codes: pd.Index = field(init=False, repr=False, compare=False)
     subscriber_plan_ids: pa.Array = field(init=False, repr=False, compare=False)
+    subscriber_prepaid: np.ndarray = field(init=False, repr=False, compare=False)
     subscriber_payments: pa.Array = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -127,6 +128,7 @@ class Reference:
         object.__setattr__(self, "plans", table)
         object.__setattr__(self, "subscriber_plan", sub_plan)
         object.__setattr__(self, "subscriber_codes", pd.Index(codes))
+        object.__setattr__(self, "subscriber_prepaid", self.subscribers.columns["payment"] == "prepaid")
         object.__setattr__(self, "subscriber_plan_ids", pa.array(self.subscribers.columns["plan_id"], pa.string()))
         object.__setattr__(self, "subscriber_payments", pa.array(self.subscribers.columns["payment"], pa.string()))
 
@@ -228,20 +230,23 @@ def rate_batch(
 
     # Processing order of candidate rows: per slot, by seq.
     cand_idx = np.flatnonzero(candidate)
-    order = cand_idx[np.lexsort((seq[cand_idx], slot[cand_idx]))]
+    by_seq = cand_idx[np.argsort(seq[cand_idx], kind="stable")]
+    order = by_seq[np.argsort(slot[by_seq], kind="stable")]
+    slot_span = max(state.size, 1)
     o_slot = slot[order]
     first_slot = group_firsts([o_slot])
 
     # Billing-cycle watermark: a record more than one cycle behind is refused.
     o_cycle = cycle[order]
-    cyc_wm = _running_max(o_cycle, first_slot, state.watermark_cycle[o_slot].astype(np.int64))
+    cyc_wm = running_max(o_cycle, first_slot, state.watermark_cycle[o_slot].astype(np.int64))
     closed = o_cycle < cyc_wm - 1
     reason[order[closed]] = _R_CLOSED
 
     # Duplicates (rule 1).
-    time_wm = _running_max(start[order], first_slot, state.watermark_us[o_slot])
+    time_wm = running_max(start[order], first_slot, state.watermark_us[o_slot])
     keys = _record_keys(usage["msisdn"], usage["record_id"], order)
-    dup = _duplicates(state, keys, start[order], time_wm, seq[order], ~closed)
+    k_order = np.argsort(keys, kind="stable")
+    dup = _duplicates(state, keys, k_order, start[order], time_wm, ~closed)
     reason[order[dup]] = _R_DUP
     rated_o = ~closed & ~dup
     r_idx = order[rated_o]  # rated rows in processing order
@@ -258,9 +263,9 @@ def rate_batch(
     at_home_like = ~roaming | plans.allowance_zone[planc, np.maximum(zone, 0)]
     draws = at_home_like & ((service == DATA) | plans.allowance_class[planc, np.maximum(dest_class, 0)])
     allowance_units = np.zeros(n, dtype=np.int64)
-    svc_r = service[r_idx]
-    pool_order = np.lexsort((svc_r, cycle[r_idx], slot[r_idx]))  # stable: seq order kept within a pool
-    p_idx = r_idx[pool_order]
+    cyc_lo = int(cycle[r_idx].min()) if r_idx.size else 0
+    cyc_span = int(cycle[r_idx].max()) - cyc_lo + 1 if r_idx.size else 1
+    p_idx = r_idx[regrouped([slot[r_idx], cycle[r_idx] - cyc_lo, service[r_idx]], [slot_span, cyc_span, 3])]
     p_slot, p_cycle, p_svc = slot[p_idx], cycle[p_idx], service[p_idx]
     p_first = group_firsts([p_slot, p_cycle, p_svc])
     ring = (p_cycle & 1).astype(np.int64)
@@ -282,8 +287,7 @@ def rate_batch(
     tax[r_idx] = tax_micro(charge[r_idx], catalog.tax_rate)
     total = charge + tax
 
-    prepaid = np.zeros(n, dtype=bool)
-    prepaid[known] = subs["payment"][sub[known]] == "prepaid"
+    prepaid = known & reference.subscriber_prepaid[subc]
 
     alerts: list[dict[str, np.ndarray]] = []
     unfunded = np.zeros(n, dtype=np.int64)
@@ -292,13 +296,18 @@ def rate_batch(
 
     # Prepaid balances (rule 7): usage debits and adjustment credits, in processing order.
     pre_r = r_idx[prepaid[r_idx]]
-    ev_slot = np.concatenate([slot[pre_r], adj["slot"]])
-    ev_seq = np.concatenate([seq[pre_r], adj["seq"]])
-    ev_usage = np.concatenate([np.ones(pre_r.size, bool), np.zeros(adj["slot"].size, bool)])
-    ev_row = np.concatenate([pre_r, np.arange(adj["slot"].size)])
-    ev_debit = np.concatenate([total[pre_r], np.zeros(adj["slot"].size, np.int64)])
-    ev_credit = np.concatenate([np.zeros(pre_r.size, np.int64), adj["amount"]])
-    e_order = np.lexsort((ev_usage, ev_seq, ev_slot))  # adjustment first on equal seq
+    # Adjustments go first so that the stable sort puts them before usage of equal seq.
+    ev_slot = np.concatenate([adj["slot"], slot[pre_r]])
+    ev_seq = np.concatenate([adj["seq"], seq[pre_r]])
+    ev_usage = np.concatenate([np.zeros(adj["slot"].size, bool), np.ones(pre_r.size, bool)])
+    ev_row = np.concatenate([np.arange(adj["slot"].size), pre_r])
+    ev_debit = np.concatenate([np.zeros(adj["slot"].size, np.int64), total[pre_r]])
+    ev_credit = np.concatenate([adj["amount"], np.zeros(pre_r.size, np.int64)])
+    if adj["slot"].size:
+        e_by_seq = np.argsort(ev_seq, kind="stable")
+        e_order = e_by_seq[np.argsort(ev_slot[e_by_seq], kind="stable")]
+    else:
+        e_order = np.arange(pre_r.size)  # usage rows are in processing order already
     e_slot = ev_slot[e_order]
     e_first = group_firsts([e_slot])
     ledger = prepaid_ledger(
@@ -336,8 +345,7 @@ def rate_batch(
     touched_seq["prepaid"] = (e_slot, ev_seq[e_order])
 
     # Postpaid cycle totals (rule 8) and allowance pools, per (slot, cycle).
-    c_order = np.lexsort((seq[r_idx], cycle[r_idx], slot[r_idx]))
-    c_idx = r_idx[c_order]
+    c_idx = r_idx[regrouped([slot[r_idx], cycle[r_idx] - cyc_lo], [slot_span, cyc_span])]
     c_slot, c_cycle = slot[c_idx], cycle[c_idx]
     c_first = group_firsts([c_slot, c_cycle])
     c_ring = (c_cycle & 1).astype(np.int64)
@@ -379,7 +387,7 @@ def rate_batch(
         state.watermark_cycle[o_slot[last]] = cyc_wm[last]
         state.watermark_us[o_slot[last]] = time_wm[last]
     _update_ring(state, c_slot, c_cycle, c_first, c_idx, service, allowance_units, totals.cycle_total, flags_after)
-    _remember(state, keys, start[order], o_slot, rated_o, time_wm, first_slot)
+    _remember(state, keys, k_order, start[order], o_slot, rated_o)
 
     rated = _rated_table(
         usage, reason, known, plan, prepaid, dest_class, zone, roaming, offpeak, billable,
@@ -431,19 +439,9 @@ def _adjustment_events(state: RatingState, reference: Reference, adjustments: pa
     }
 
 
-def _running_max(values: np.ndarray, first: np.ndarray, initial: np.ndarray) -> np.ndarray:
-    """Running maximum per group, starting from ``initial`` (given per row)."""
-    values = np.asarray(values, dtype=np.int64)
-    if values.size == 0:
-        return values.copy()
-    ids = np.cumsum(first) - 1
-    running = pd.Series(values).groupby(ids, sort=False).cummax().to_numpy()
-    return np.maximum(running, initial)
-
-
 def _running_or(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
     zero = np.zeros(flags.shape[0], dtype=np.int64)
-    return _running_max(flags & 1, first, zero) | (_running_max((flags >> 1) & 1, first, zero) << 1)
+    return running_max(flags & 1, first, zero) | (running_max((flags >> 1) & 1, first, zero) << 1)
 
 
 def _take_str(col: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> np.ndarray:
@@ -468,15 +466,14 @@ def _record_keys(msisdn: pa.ChunkedArray, record_id: pa.ChunkedArray, rows: np.n
 
 
 def _duplicates(
-    state: RatingState, keys: np.ndarray, start: np.ndarray, watermark: np.ndarray,
-    seq: np.ndarray, eligible: np.ndarray,
+    state: RatingState, keys: np.ndarray, k_order: np.ndarray, start: np.ndarray,
+    watermark: np.ndarray, eligible: np.ndarray,
 ) -> np.ndarray:
     """Duplicate flag per row (rows in processing order), per the horizon rule."""
     n = keys.shape[0]
     if n == 0:
         return np.zeros(0, dtype=bool)
     found, stored = state.seen.lookup(keys)
-    k_order = np.lexsort((np.arange(n), keys))
     ks = keys[k_order]
     first = group_firsts([ks])
     if first.all() and not found.any():
@@ -506,20 +503,18 @@ def _duplicates(
 
 
 def _remember(
-    state: RatingState, keys: np.ndarray, start: np.ndarray, slot: np.ndarray, rated: np.ndarray,
-    watermark: np.ndarray, first_slot: np.ndarray,
+    state: RatingState, keys: np.ndarray, k_order: np.ndarray, start: np.ndarray, slot: np.ndarray,
+    rated: np.ndarray,
 ) -> None:
-    rows = np.flatnonzero(rated)
-    k, s, sl = keys[rows], start[rows], slot[rows]
     # The newest rated occurrence of a key anchors later duplicates.
-    order = np.lexsort((rows, k))
-    k, s, sl = k[order], s[order], sl[order]
+    rows = k_order[rated[k_order]]  # sorted by key, processing order within a key
+    k, s, sl = keys[rows], start[rows], slot[rows]
     newest = np.ones(k.size, dtype=bool)
     newest[:-1] = k[:-1] != k[1:]
     wm = state.watermark_us[: state.size]
     floor = np.iinfo(np.int64).min + state.dedup_horizon_us
     expiry = np.maximum(wm, floor) - state.dedup_horizon_us
-    state.seen.add(k[newest], s[newest], sl[newest], expiry)
+    state.seen.add(k[newest], s[newest], sl[newest], expiry, presorted=True)
 
 
 def _update_ring(

@@ -34,12 +34,6 @@ def cumsum_before(values: np.ndarray, first: np.ndarray) -> np.ndarray:
     return exclusive - exclusive[start_idx]
 
 
-def cummin(values: np.ndarray, first: np.ndarray) -> np.ndarray:
-    if values.shape[0] == 0:
-        return values.copy()
-    return pd.Series(values).groupby(group_ids(first), sort=False).cummin().to_numpy()
-
-
 def previous(values: np.ndarray, first: np.ndarray, initial: np.ndarray) -> np.ndarray:
     """The previous row's value in the group; ``initial`` (per row) for a group's first row."""
     out = np.empty_like(values)
@@ -57,3 +51,42 @@ def carried(marker: np.ndarray, present: np.ndarray, first: np.ndarray, initial:
     start_idx = np.maximum.accumulate(np.where(first, idx, 0)) if n else idx
     valid = last >= start_idx
     return np.where(valid, marker[np.maximum(last, 0)] if n else marker, initial)
+
+
+def running_max(values: np.ndarray, first: np.ndarray, initial: np.ndarray | None = None) -> np.ndarray:
+    """Running maximum per group (optionally not below ``initial``, given per row).
+
+    Shifting each group above the previous ones lets one ``maximum.accumulate`` serve all
+    groups; when that shift could overflow int64, pandas' grouped cummax does it instead.
+    """
+    values = np.asarray(values, dtype=np.int64)
+    n = values.shape[0]
+    if n == 0:
+        return values.copy()
+    lo, hi = int(values.min()), int(values.max())
+    span = hi - lo + 1
+    ids = np.cumsum(first) - 1
+    groups = int(ids[-1]) + 1
+    if span * groups < 2**62:
+        shifted = (values - lo) + ids * span
+        out = np.maximum.accumulate(shifted) - ids * span + lo
+    else:
+        out = pd.Series(values).groupby(ids, sort=False).cummax().to_numpy()
+    return out if initial is None else np.maximum(out, initial)
+
+
+def running_min(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Running minimum per group."""
+    return -running_max(-np.asarray(values, dtype=np.int64), first)
+
+
+def regrouped(keys: list[np.ndarray], spans: list[int]) -> np.ndarray:
+    """Stable permutation grouping rows by ``keys`` (major first), keeping row order inside.
+
+    Keys are non-negative and below their ``spans``; they are packed into one int64 so that a
+    single stable sort does it (fast when rows are nearly grouped already).
+    """
+    composite = np.zeros(keys[0].shape[0], dtype=np.int64)
+    for k, span in zip(keys, spans):
+        composite = composite * span + np.asarray(k, dtype=np.int64)
+    return np.argsort(composite, kind="stable")

@@ -40,13 +40,15 @@ class SeenIds:
             start[todo[hit]] = run_start[pos_c[hit]]
         return found, start
 
-    def add(self, keys: np.ndarray, start: np.ndarray, slot: np.ndarray, expiry: np.ndarray) -> None:
+    def add(
+        self, keys: np.ndarray, start: np.ndarray, slot: np.ndarray, expiry: np.ndarray, presorted: bool = False
+    ) -> None:
         """Add a run (keys unique); merge runs of similar size, dropping expired entries.
 
         ``expiry`` per slot: an entry whose start is below it can never match again.
         """
         if keys.size:
-            order = np.argsort(keys, kind="stable")
+            order = np.arange(keys.size) if presorted else np.argsort(keys, kind="stable")
             self.runs.append((keys[order], start[order], slot[order].astype(np.int32)))
         while len(self.runs) >= 2 and self.runs[-2][0].size <= 2 * self.runs[-1][0].size:
             new = self.runs.pop()
@@ -54,8 +56,7 @@ class SeenIds:
             k = np.concatenate([old[0], new[0]])
             s = np.concatenate([old[1], new[1]])
             sl = np.concatenate([old[2], new[2]])
-            age = np.concatenate([np.zeros(old[0].size, np.int8), np.ones(new[0].size, np.int8)])
-            order = np.lexsort((age, k))
+            order = np.argsort(k, kind="stable")  # old before new for equal keys
             k, s, sl = k[order], s[order], sl[order]
             newest = np.ones(k.size, dtype=bool)
             newest[:-1] = k[:-1] != k[1:]
