@@ -76,8 +76,9 @@ def known_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 
 def split_statements(sql: str) -> list[str]:
-    """Statements separated by `;`, ignoring `;` inside quotes and comments; comment-only
-    pieces are dropped. Comments inside a statement are kept, ClickHouse accepts them."""
+    """Statements separated by `;`, ignoring `;` inside quotes and comments. Comments are
+    left out (a statement reads in an error message as it was written, minus comments);
+    comment-only pieces are dropped."""
     statements: list[str] = []
     current: list[str] = []
     has_code = False
@@ -91,14 +92,11 @@ def split_statements(sql: str) -> list[str]:
             i = end
         elif sql.startswith("--", i):
             end = sql.find("\n", i)
-            end = n if end < 0 else end
-            current.append(sql[i:end])
-            i = end
+            i = n if end < 0 else end
         elif sql.startswith("/*", i):
             end = sql.find("*/", i + 2)
-            end = n if end < 0 else end + 2
-            current.append(sql[i:end])
-            i = end
+            current.append(" ")
+            i = n if end < 0 else end + 2
         elif ch == ";":
             if has_code:
                 statements.append("".join(current).strip())
