@@ -1,5 +1,4 @@
 """store_client(): which store a process reaches, and one clear line when it reaches none."""
-import json
 import os
 import socket
 import subprocess

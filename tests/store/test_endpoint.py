@@ -1,16 +1,16 @@
 """The embedded endpoint speaks enough ClickHouse HTTP for clickhouse-connect and plain HTTP tools."""
 import json
 import signal
+from concurrent.futures import ThreadPoolExecutor
 import urllib.error
 import urllib.request
 from urllib.parse import quote
 
 import pyarrow as pa
 import pytest
-from clickhouse_connect.driver.exceptions import DatabaseError
 
 from clickhouse.client import store_client
-from clickhouse.endpoint import HttpQuery, http_query
+from clickhouse.endpoint import http_query
 from clickhouse.endpoint_state import read_state, state_path
 from clickhouse.errors import StoreUnavailable
 from clickhouse.writer import TableWriter
@@ -117,3 +117,10 @@ def test_sigterm_stops_cleanly_and_removes_the_state_file(tmp_path):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0
     assert not state_path(endpoint.home).exists()
+
+
+def test_threads_sharing_one_client_query_concurrently(http_store):
+    # one process-wide client, no server session: parallel queries must not collide
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda n: http_store.command(f"SELECT {n} * 2"), range(40)))
+    assert results == [n * 2 for n in range(40)]

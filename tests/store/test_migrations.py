@@ -1,7 +1,6 @@
 """Numbered migrations: applied once, in order, recorded with checksums, refused when the store is ahead."""
 import hashlib
 import shutil
-from pathlib import Path
 
 import pytest
 
