@@ -458,6 +458,9 @@ class RunningEndpoint:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    def __str__(self) -> str:
+        return self.url
+
 
 def serve(
     home: Path | None = None,
