@@ -25,8 +25,7 @@ class UsageFailure(click.ClickException):
 
 # Domain errors meaning "the input or the setup is wrong", not "revguard is broken".
 _USER_ERRORS = (
-    ("clickhouse.client", "StoreUnavailable"),
-    ("clickhouse.migrations", "SchemaTooNew"),
+    ("clickhouse.errors", "StoreError"),
     ("rating.catalog", "CatalogError"),
     ("flows.errors", "InputError"),
 )
@@ -232,7 +231,8 @@ def clickhouse_serve(port: int, password: str | None, home: Path | None) -> None
 
     home = home or Path(os.environ.get("REVGUARD_HOME", ".revguard"))
     serve(home, port=port, password=password,
-          ready=lambda url: click.echo(f"revguard: ClickHouse HTTP endpoint on {url} (data in {home})", err=True))
+          ready=lambda endpoint: click.echo(f"revguard: ClickHouse HTTP endpoint on {endpoint.url} (data in {home})",
+                                            err=True))
 
 
 @clickhouse_group.command("migrate")
