@@ -322,18 +322,16 @@ def rate_batch(
     e_last[:-1] = e_slot[1:] != e_slot[:-1]
     state.balance[e_slot[e_last]] = ledger.balance_after[e_last]
     state.blocked[e_slot[e_last]] = ledger.blocked_after[e_last]
-    e_time = np.where(e_usage, start[np.where(e_usage, e_row, 0)], adj["time"][np.where(e_usage, 0, e_row)] if adj["slot"].size else 0)
-    e_msisdn_row = e_row
+    e_time = np.concatenate([adj["time"], start[pre_r]])[e_order]
+    e_record_id = np.concatenate([adj["id"], _take_str(usage["record_id"], pre_r)])[e_order]
     for kind, mask in (("low_balance", ledger.low_balance), ("prepaid_cutoff", ledger.cutoff)):
         hit = np.flatnonzero(mask)
         if hit.size == 0:
             continue
-        is_u = e_usage[hit]
-        rows = e_msisdn_row[hit]
         alerts.append({
             "kind": np.full(hit.size, kind, dtype=object),
             "slot": e_slot[hit],
-            "record_id": np.where(is_u, _take_str(usage["record_id"], np.where(is_u, rows, 0)), _take_obj(adj["id"], np.where(is_u, 0, rows))),
+            "record_id": e_record_id[hit],
             "time": e_time[hit],
             "balance": ledger.balance_after[hit],
             "balance_valid": np.ones(hit.size, bool),
@@ -446,12 +444,6 @@ def _running_or(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
 
 def _take_str(col: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> np.ndarray:
     return col.take(pa.array(np.asarray(rows, dtype=np.int64))).to_numpy(zero_copy_only=False)
-
-
-def _take_obj(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    if values.size == 0:
-        return np.full(np.asarray(rows).shape[0], None, dtype=object)
-    return values[rows]
 
 
 def _record_keys(msisdn: pa.ChunkedArray, record_id: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
