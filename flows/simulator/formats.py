@@ -24,20 +24,21 @@ def money_text(amount: Decimal) -> str:
     return "0.000000" if amount == 0 else f"{amount:.6f}"
 
 
-def network_line(record_id: str, msisdn: str, service: str, start: int, duration_s: int,
+# `start` arrives formatted (RFC 3339): a record's start is written up to three times.
+def network_line(record_id: str, msisdn: str, service: str, start: str, duration_s: int,
                  volume_bytes: int, destination: str, roaming_mccmnc: str, element_id: str,
                  cell_id: str) -> str:
     return (f'{{"record_id":"{record_id}","msisdn":"{msisdn}","service":"{service}",'
-            f'"start_time":"{rfc3339(start)}","duration_s":{duration_s},'
+            f'"start_time":"{start}","duration_s":{duration_s},'
             f'"volume_bytes":{volume_bytes},"destination":"{destination}",'
             f'"roaming_mccmnc":"{roaming_mccmnc}","element_id":"{element_id}",'
             f'"cell_id":"{cell_id}"}}\n')
 
 
-def billed_line(bill_record_id: str, record_id: str, msisdn: str, service: str, start: int,
+def billed_line(bill_record_id: str, record_id: str, msisdn: str, service: str, start: str,
                 duration_s: int, volume_bytes: int, charge: Decimal, billed_at: int) -> str:
     return (f'{{"bill_record_id":"{bill_record_id}","record_id":"{record_id}",'
-            f'"msisdn":"{msisdn}","service":"{service}","start_time":"{rfc3339(start)}",'
+            f'"msisdn":"{msisdn}","service":"{service}","start_time":"{start}",'
             f'"duration_s":{duration_s},"volume_bytes":{volume_bytes},'
             f'"charge":"{money_text(charge)}","billed_at":"{rfc3339(billed_at)}"}}\n')
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 MICRO = Decimal("0.000001")
@@ -44,9 +44,11 @@ def round_half_up(amount: Decimal) -> Decimal:
     return ZERO if rounded == 0 else rounded
 
 
-@dataclass(frozen=True)
-class Rating:
-    """The rated fields SPEC section 3 adds to a network record."""
+class Rating(NamedTuple):
+    """The rated fields SPEC section 3 adds to a network record.
+
+    An immutable NamedTuple rather than a frozen dataclass: one is built per record, and
+    it is several times cheaper to build."""
 
     plan_id: str
     payment: str

@@ -312,7 +312,7 @@ class _Run:
                 visited = visited_of[j]
                 record = {
                     "record_id": record_ids[j], "msisdn": msisdn, "service": service,
-                    "start_time": datetime.fromtimestamp(t, timezone.utc),
+                    "start_time": datetime.fromtimestamp(t, timezone.utc), "stamp": rfc3339(t),
                     "duration_s": duration_of[j], "volume_bytes": volume_of[j],
                     "destination": str(destination_of[j]) if destination_of[j] else "",
                     "roaming_mccmnc": VISITED_NETWORKS[visited] if visited >= 0 else "",
@@ -322,7 +322,7 @@ class _Run:
                     if g >= 0:
                         self.gap_records[g] += 1
                     else:
-                        network[j] = self._network_line(record, t, element_of[j], cell_of[j])
+                        network[j] = self._network_line(record, element_of[j], cell_of[j])
                         unbilled_counts[s] = unbilled_counts.get(s, 0) + 1
                     continue
 
@@ -344,9 +344,9 @@ class _Run:
                                     topup_pending = True
                             continue
                         rating = rater.rate(record)
-                        network[j] = self._network_line(record, t, element_of[j], cell_of[j])
+                        network[j] = self._network_line(record, element_of[j], cell_of[j])
                         bill_id = self._bill_id()
-                        self._emit_bill(billed, bill_id, record, t, rating.charge, t + delays[j])
+                        self._emit_bill(billed, bill_id, record, rating.charge, t + delays[j])
                         truth.append(self.truth(
                             "unfunded_usage", record_id=record_ids[j], bill_record_id=bill_id,
                             msisdn=msisdn,
@@ -358,7 +358,7 @@ class _Run:
                     self.gap_amount[g] += lost.charge
                     continue
 
-                network[j] = self._network_line(record, t, element_of[j], cell_of[j])
+                network[j] = self._network_line(record, element_of[j], cell_of[j])
                 is_voice = service == "voice"
                 quantity = duration_of[j] if is_voice else volume_of[j]
                 kind, considered = record_fault(draws[j][:4], rate, service == "sms" or quantity > 0,
@@ -381,10 +381,10 @@ class _Run:
                     truth.append(self.truth("unbilled", record_id=record_ids[j], msisdn=msisdn,
                                             amount=correct))
                 elif kind == "duplicate_billing":
-                    self._emit_bill(billed, self._bill_id(), record, t, correct, billed_at)
+                    self._emit_bill(billed, self._bill_id(), record, correct, billed_at)
                     extra = self._bill_id()
                     again = billed_at + 3600 + int(draws[j][5] * 47 * 3600)
-                    self._emit_bill(billed, extra, record, t, correct, again)
+                    self._emit_bill(billed, extra, record, correct, again)
                     truth.append(self.truth("duplicate_billing", record_id=record_ids[j],
                                             bill_record_id=extra, msisdn=msisdn, amount=-correct))
                 elif kind == "misrated":
@@ -392,19 +392,19 @@ class _Run:
                         if correct == 0 else ZERO
                     wrong = misrated_charge(correct, unpriced, discount, draws[j][5], draws[j][6])
                     bill_id = self._bill_id()
-                    self._emit_bill(billed, bill_id, record, t, wrong, billed_at)
+                    self._emit_bill(billed, bill_id, record, wrong, billed_at)
                     truth.append(self.truth("misrated", record_id=record_ids[j],
                                             bill_record_id=bill_id, msisdn=msisdn,
                                             amount=correct - wrong))
                 elif kind == "usage_mismatch":
                     altered, altered_quote = altered_rating
                     bill_id = self._bill_id()
-                    self._emit_bill(billed, bill_id, altered, t, altered_quote.charge, billed_at)
+                    self._emit_bill(billed, bill_id, altered, altered_quote.charge, billed_at)
                     truth.append(self.truth("usage_mismatch", record_id=record_ids[j],
                                             bill_record_id=bill_id, msisdn=msisdn,
                                             amount=correct - altered_quote.charge))
                 else:
-                    self._emit_bill(billed, self._bill_id(), record, t, correct, billed_at)
+                    self._emit_bill(billed, self._bill_id(), record, correct, billed_at)
 
                 if draws[j][7] < rate:
                     truth.append(self._phantom(rater, billed, record, t, draws[j]))
@@ -416,30 +416,31 @@ class _Run:
         when = t + 60 + int(draw[8] * 7200)
         invented = {
             "record_id": self._record_id(), "msisdn": record["msisdn"], "service": "voice",
-            "start_time": datetime.fromtimestamp(when, timezone.utc),
+            "start_time": datetime.fromtimestamp(when, timezone.utc), "stamp": rfc3339(when),
             "duration_s": 30 + int(draw[9] * 570), "volume_bytes": 0,
             "destination": str(449090000000 + int(draw[8] * 1e7)),
             "roaming_mccmnc": record["roaming_mccmnc"],
         }
         charge = rater.rate(invented, commit=False).charge
         bill_id = self._bill_id()
-        self._emit_bill(billed, bill_id, invented, when, charge,
+        self._emit_bill(billed, bill_id, invented, charge,
                         when + BILLING_DELAY_MEDIAN_S + int(draw[4] * 3600))
         return self.truth("phantom_billing", record_id=invented["record_id"],
                           bill_record_id=bill_id, msisdn=record["msisdn"], amount=-charge)
 
     @staticmethod
-    def _network_line(record: dict, t: int, element: int, cell: int) -> str:
-        return network_line(record["record_id"], record["msisdn"], record["service"], t,
+    def _network_line(record: dict, element: int, cell: int) -> str:
+        return network_line(record["record_id"], record["msisdn"], record["service"],
+                            record["stamp"],
                             record["duration_s"], record["volume_bytes"], record["destination"],
                             record["roaming_mccmnc"], ELEMENTS[element],
                             f"23415-{cell}" if cell else "")
 
     @staticmethod
-    def _emit_bill(billed: list, bill_id: str, record: dict, t: int, charge: Decimal,
+    def _emit_bill(billed: list, bill_id: str, record: dict, charge: Decimal,
                    billed_at: int) -> None:
         billed.append((billed_at, bill_id, billed_line(
-            bill_id, record["record_id"], record["msisdn"], record["service"], t,
+            bill_id, record["record_id"], record["msisdn"], record["service"], record["stamp"],
             record["duration_s"], record["volume_bytes"], charge, billed_at)))
 
     # -- after the last chunk ---------------------------------------------------------------
