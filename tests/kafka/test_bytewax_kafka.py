@@ -9,6 +9,7 @@ with the base offset of the last record batch plus one instead of the log end, s
 starting "at the end" re-reads most of the last batch. Start from OFFSET_BEGINNING and let
 the recovery snapshot carry the position instead.
 """
+import threading
 import time
 from datetime import timedelta
 
@@ -58,20 +59,18 @@ def read_to_end(bootstrap, topic, partitions):
     return messages
 
 
-def copy_flow(bootstrap, source_topic, sink_topic, *, tail=False, crash_after=None):
-    """source_topic -> sink_topic unchanged; optionally crashes after `crash_after` messages."""
-    seen = []
+def copy_flow(bootstrap, source_topic, sink_topic, *, tail=False, crash_on=None):
+    """source_topic -> sink_topic unchanged; raises Interrupted on the value `crash_on`."""
 
-    def count(_step, _msg):
-        seen.append(1)
-        if crash_after is not None and len(seen) >= crash_after:
+    def crash(_step, msg):
+        if crash_on is not None and msg.value == crash_on:
             raise Interrupted()
 
     flow = Dataflow("copy")
     messages = op.input(
         "in", flow, KafkaSource([bootstrap], [source_topic], tail=tail, batch_size=250)
     )
-    messages = op.inspect("count", messages, count)
+    messages = op.inspect("crash", messages, crash)
     out = op.map("to_sink", messages, lambda m: KafkaSinkMessage(m.key, m.value))
     op.output("out", out, KafkaSink([bootstrap], sink_topic))
     return flow
@@ -129,27 +128,40 @@ def test_rerun_resumes_from_the_recovery_snapshot_and_reads_only_new_messages(
     )
 
 
-def test_tailing_flow_interrupted_midway_loses_nothing_after_resume(
+def test_tailing_flow_interrupted_midway_resumes_from_its_snapshot_and_loses_nothing(
     kafka_bootstrap, topic_factory, tmp_path
 ):
     source, sink = topic_factory("bwc-in", partitions=3), topic_factory("bwc-out", partitions=1)
     init_db_dir(tmp_path, 1)
     recovery = RecoveryConfig(str(tmp_path))
-    produce_numbered(kafka_bootstrap, source, 0, 2000)
+    produce_numbered(kafka_bootstrap, source, 0, 1000)
+    crashes = []
 
-    with pytest.raises(Exception) as crash:
-        run_main(
-            copy_flow(kafka_bootstrap, source, sink, tail=True, crash_after=1200),
-            epoch_interval=EPOCH,
-            recovery_config=recovery,
-        )
-    assert isinstance(crash.value.__cause__, Interrupted)
-    written_before_resume = len(read_to_end(kafka_bootstrap, sink, 1))
+    def first_run():
+        try:
+            run_main(
+                copy_flow(kafka_bootstrap, source, sink, tail=True, crash_on=b"-1"),
+                epoch_interval=EPOCH,
+                recovery_config=recovery,
+            )
+        except Exception as exc:  # noqa: BLE001 - the crash is what this run is for
+            crashes.append(exc)
+
+    runner = threading.Thread(target=first_run)
+    runner.start()
+    deadline = time.monotonic() + 20
+    while len(read_to_end(kafka_bootstrap, sink, 1)) < 1000 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(10 * EPOCH.total_seconds())  # idle epochs close: offsets 1000 get snapshotted
+    produce_numbered(kafka_bootstrap, source, -1, 1)  # the message that "crashes" the process
+    runner.join(20)
+    assert not runner.is_alive() and isinstance(crashes[0].__cause__, Interrupted)
+    produce_numbered(kafka_bootstrap, source, 1000, 1000)
+
     run_main(copy_flow(kafka_bootstrap, source, sink), epoch_interval=EPOCH, recovery_config=recovery)
 
     out = [value for _p, _k, value in read_to_end(kafka_bootstrap, sink, 1)]
-    assert written_before_resume < 2000
-    # At-least-once into Kafka: the resumed epoch may be written twice, nothing is missing.
-    assert set(out) == set(range(2000))
-    # ...and the rerun started from the snapshot, not from offset 0 of every partition.
-    assert len(out) - written_before_resume < 2000
+    # Nothing missing: 0..1999, and -1, which the resumed run copies like any other.
+    assert set(out) == set(range(-1, 2000))
+    # Resumed from the snapshot: the first 1000 were not copied a second time.
+    assert len(out) == 1000 + 1 + 1000
