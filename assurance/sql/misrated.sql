@@ -18,7 +18,7 @@ WITH
             argMin(volume_bytes, (billed_at, bill_record_id)) AS billed_volume_bytes,
             argMin(charge, (billed_at, bill_record_id)) AS billed_charge
         FROM revguard.billed_usage FINAL
-        WHERE record_id IN (SELECT record_id FROM network)
+        WHERE record_id != ''
         GROUP BY record_id
     ),
     shadow AS (
@@ -27,7 +27,7 @@ WITH
                any(offpeak) AS shadow_offpeak, any(charged_units) AS shadow_charged_units,
                any(allowance_units) AS shadow_allowance_units
         FROM revguard.rated_usage FINAL
-        WHERE status = 'rated' AND record_id IN (SELECT record_id FROM network)
+        WHERE status = 'rated'
         GROUP BY record_id
     )
 SELECT

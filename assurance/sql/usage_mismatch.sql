@@ -18,7 +18,7 @@ WITH
             argMin(volume_bytes, (billed_at, bill_record_id)) AS billed_volume_bytes,
             argMin(charge, (billed_at, bill_record_id)) AS billed_charge
         FROM revguard.billed_usage FINAL
-        WHERE record_id IN (SELECT record_id FROM network)
+        WHERE record_id != ''
         GROUP BY record_id
     ),
     differing AS (
