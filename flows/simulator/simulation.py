@@ -14,7 +14,7 @@ from contextlib import ExitStack, nullcontext
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, TextIO
 
 import numpy as np
 import yaml
@@ -45,6 +45,7 @@ TOPUPS_PER_DAY = 0.2
 GOODWILL_PER_DAY = 0.01
 GOODWILL_AMOUNTS = ("0.50", "1.00", "2.50", "5.00")
 REACTIVE_TOPUP_SHARE = 0.5
+PROGRESS_STEP = 100
 
 
 def simulate(out: Path, subscribers: int = 2000, days: int = 7, seed: int = 1,
@@ -70,13 +71,12 @@ def simulate(out: Path, subscribers: int = 2000, days: int = 7, seed: int = 1,
     bar = _progress_bar(progress)
     with bar if bar is not None else nullcontext(), ExitStack() as files:
         task = bar.add_task("simulating subscribers", total=subscribers) if bar is not None else None
+        if bar is not None:
+            run.advance = lambda done: bar.advance(task, done)
         run.open(files)
         chunk = max(1, min(subscribers, CHUNK_EVENTS // (days * EVENTS_PER_SUBSCRIBER_DAY)))
         for number, first in enumerate(range(0, subscribers, chunk)):
-            count = min(chunk, subscribers - first)
-            run.chunk(number, first, count)
-            if bar is not None:
-                bar.advance(task, count)
+            run.chunk(number, first, min(chunk, subscribers - first))
         run.finish()
     return run.summary()
 
@@ -142,6 +142,7 @@ class _Run:
         self.populations = {kind: 0 for kind in FAULT_KINDS}
         self.populations["element_gap"] = len(ELEMENTS) * days
         self.handles: dict[str, TextIO] = {}
+        self.advance: Callable[[int], None] = lambda done: None
 
     def open(self, files: ExitStack) -> None:
         for name in OUTPUT_FILES:
@@ -292,6 +293,8 @@ class _Run:
         unbilled_counts: dict[int, int] = {}
 
         for s in range(len(subs)):
+            if s % PROGRESS_STEP == PROGRESS_STEP - 1:
+                self.advance(PROGRESS_STEP)
             msisdn = str(subs.msisdn[s])
             known = not unbilled_sub[s]
             prepaid = known and bool(subs.prepaid[s])
@@ -408,6 +411,7 @@ class _Run:
 
                 if draws[j][7] < rate:
                     truth.append(self._phantom(rater, billed, record, t, draws[j]))
+        self.advance(len(subs) % PROGRESS_STEP)
         return network, billed, adjustment_lines, unbilled_counts
 
     def _phantom(self, rater: ReferenceRater, billed: list, record: dict, t: int,

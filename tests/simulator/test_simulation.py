@@ -4,7 +4,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -69,6 +72,18 @@ def test_same_seed_gives_byte_identical_files(run, tmp_path):
     again = simulate(tmp_path / "again", seed=7, **SIZE)
     for name in OUTPUT_FILES:
         assert (again.out / name).read_bytes() == (run.out / name).read_bytes(), name
+
+
+def test_output_does_not_depend_on_string_hash_randomisation(tmp_path):
+    script = ("import sys, datetime; from pathlib import Path; from flows.simulator import simulate;"
+              "simulate(Path(sys.argv[1]), subscribers=40, days=2, seed=3, progress=False)")
+    outputs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": hash_seed}, cwd=Path(__file__).parents[2])
+        outputs.append(b"".join((out / name).read_bytes() for name in OUTPUT_FILES))
+    assert outputs[0] == outputs[1]
 
 
 def test_different_seed_gives_different_traffic(run, tmp_path):
