@@ -274,7 +274,6 @@ class _Run:
         draws = rng.random((n, 10)).tolist()
         delays = np.minimum(rng.lognormal(np.log(BILLING_DELAY_MEDIAN_S), 1.2, size=n),
                             BILLING_SLA_S - 1).astype(np.int64).tolist()
-        sub_of = traffic.subscriber.tolist()
         service_of = traffic.service.tolist()
         start_of = traffic.start.tolist()
         duration_of = traffic.duration_s.tolist()
@@ -336,15 +335,9 @@ class _Run:
                             self.populations["unfunded_usage"] += 1
                         if g >= 0 or draws[j][4] >= rate:
                             # the online charging refuses it: it never happens
-                            if not topup_pending and rng.random() < REACTIVE_TOPUP_SHARE:
-                                when = t + 60 + int(rng.exponential(3 * 3600))
-                                amount = Decimal(TOPUP_AMOUNTS[int(rng.integers(0, len(TOPUP_AMOUNTS)))])
-                                if when < leaves_at:
-                                    adjustment_id = self._adjustment_id()
-                                    bisect.insort(queue, (when, adjustment_id, amount, "topup"))
-                                    adjustment_lines.append((when, adjustment_id, adjustment_line(
-                                        adjustment_id, msisdn, amount, when, "topup")))
-                                    topup_pending = True
+                            if not topup_pending:
+                                topup_pending = self._reactive_topup(
+                                    rng, msisdn, t, leaves_at, queue, adjustment_lines)
                             continue
                         rating = rater.rate(record)
                         network[j] = self._network_line(record, element_of[j], cell_of[j])
@@ -370,49 +363,65 @@ class _Run:
                     self.populations[name] += 1
                 self.populations["phantom_billing"] += 1
 
-                altered_rating = None
-                if kind == "usage_mismatch":
-                    altered = dict(record)
-                    new_quantity = altered_quantity(quantity, is_voice, draws[j][5], draws[j][6])
-                    altered["duration_s" if is_voice else "volume_bytes"] = new_quantity
-                    altered_rating = (altered, rater.rate(altered, commit=False))
-                rating = rater.rate(record)
-                correct = rating.charge
-                billed_at = t + delays[j]
-
-                if kind == "unbilled":
-                    truth.append(self.truth("unbilled", record_id=record_ids[j], msisdn=msisdn,
-                                            amount=correct))
-                elif kind == "duplicate_billing":
-                    self._emit_bill(billed, self._bill_id(), record, correct, billed_at)
-                    extra = self._bill_id()
-                    again = billed_at + 3600 + int(draws[j][5] * 47 * 3600)
-                    self._emit_bill(billed, extra, record, correct, again)
-                    truth.append(self.truth("duplicate_billing", record_id=record_ids[j],
-                                            bill_record_id=extra, msisdn=msisdn, amount=-correct))
-                elif kind == "misrated":
-                    unpriced = rater.rate(record, commit=False, use_allowance=False).charge \
-                        if correct == 0 else ZERO
-                    wrong = misrated_charge(correct, unpriced, discount, draws[j][5], draws[j][6])
-                    bill_id = self._bill_id()
-                    self._emit_bill(billed, bill_id, record, wrong, billed_at)
-                    truth.append(self.truth("misrated", record_id=record_ids[j],
-                                            bill_record_id=bill_id, msisdn=msisdn,
-                                            amount=correct - wrong))
-                elif kind == "usage_mismatch":
-                    altered, altered_quote = altered_rating
-                    bill_id = self._bill_id()
-                    self._emit_bill(billed, bill_id, altered, altered_quote.charge, billed_at)
-                    truth.append(self.truth("usage_mismatch", record_id=record_ids[j],
-                                            bill_record_id=bill_id, msisdn=msisdn,
-                                            amount=correct - altered_quote.charge))
-                else:
-                    self._emit_bill(billed, self._bill_id(), record, correct, billed_at)
-
+                truth += self._bill_record(rater, billed, record, kind, quantity, discount,
+                                           t + delays[j], draws[j])
                 if draws[j][7] < rate:
                     truth.append(self._phantom(rater, billed, record, t, draws[j]))
         self.advance(len(subs) % PROGRESS_STEP)
         return network, billed, adjustment_lines, unbilled_counts
+
+    def _bill_record(self, rater: ReferenceRater, billed: list, record: dict, kind: str,
+                     quantity: int, discount: Decimal, billed_at: int, draw: list[float]) -> list[str]:
+        """Bill one network record correctly, then alter the billing by its fault `kind`
+        (or not, for ""). The rater's state always advances by the correct rating. Returns
+        the truth lines of the fault."""
+        msisdn, record_id = record["msisdn"], record["record_id"]
+        is_voice = record["service"] == "voice"
+        if kind == "usage_mismatch":
+            # the billing system saw another quantity, from the same state before the record
+            altered = dict(record)
+            altered["duration_s" if is_voice else "volume_bytes"] = altered_quantity(
+                quantity, is_voice, draw[5], draw[6])
+            altered_charge = rater.rate(altered, commit=False).charge
+        correct = rater.rate(record).charge
+
+        if kind == "unbilled":
+            return [self.truth("unbilled", record_id=record_id, msisdn=msisdn, amount=correct)]
+        if kind == "duplicate_billing":
+            self._emit_bill(billed, self._bill_id(), record, correct, billed_at)
+            extra = self._bill_id()
+            self._emit_bill(billed, extra, record, correct, billed_at + 3600 + int(draw[5] * 47 * 3600))
+            return [self.truth("duplicate_billing", record_id=record_id, bill_record_id=extra,
+                               msisdn=msisdn, amount=-correct)]
+        bill_id = self._bill_id()
+        if kind == "misrated":
+            unpriced = rater.rate(record, commit=False, use_allowance=False).charge \
+                if correct == 0 else ZERO
+            wrong = misrated_charge(correct, unpriced, discount, draw[5], draw[6])
+            self._emit_bill(billed, bill_id, record, wrong, billed_at)
+            return [self.truth("misrated", record_id=record_id, bill_record_id=bill_id,
+                               msisdn=msisdn, amount=correct - wrong)]
+        if kind == "usage_mismatch":
+            self._emit_bill(billed, bill_id, altered, altered_charge, billed_at)
+            return [self.truth("usage_mismatch", record_id=record_id, bill_record_id=bill_id,
+                               msisdn=msisdn, amount=correct - altered_charge)]
+        self._emit_bill(billed, bill_id, record, correct, billed_at)
+        return []
+
+    def _reactive_topup(self, rng: np.random.Generator, msisdn: str, refused_at: int,
+                        leaves_at: int, queue: list, adjustment_lines: list) -> bool:
+        """Maybe a top-up some hours after usage was refused; whether one was scheduled."""
+        if rng.random() >= REACTIVE_TOPUP_SHARE:
+            return False
+        when = refused_at + 60 + int(rng.exponential(3 * 3600))
+        amount = Decimal(TOPUP_AMOUNTS[int(rng.integers(0, len(TOPUP_AMOUNTS)))])
+        if when >= leaves_at:
+            return False
+        adjustment_id = self._adjustment_id()
+        bisect.insort(queue, (when, adjustment_id, amount, "topup"))
+        adjustment_lines.append((when, adjustment_id,
+                                 adjustment_line(adjustment_id, msisdn, amount, when, "topup")))
+        return True
 
     def _phantom(self, rater: ReferenceRater, billed: list, record: dict, t: int,
                  draw: list[float]) -> str:
