@@ -61,6 +61,19 @@ ADJUSTMENT_SCHEMA = pa.schema(
         ("kind", pa.string()),
     ]
 )
+BILLED_SCHEMA = pa.schema(
+    [
+        ("bill_record_id", pa.string()),
+        ("record_id", pa.string()),
+        ("msisdn", pa.string()),
+        ("service", pa.string()),
+        ("start_time", TIMESTAMP),
+        ("duration_s", pa.int64()),
+        ("volume_bytes", pa.int64()),
+        ("charge", MONEY_TYPE),
+        ("billed_at", TIMESTAMP),
+    ]
+)
 REJECT_SCHEMA = pa.schema([("position", pa.int64()), ("reason", pa.string()), ("raw", pa.binary())])
 
 
@@ -91,6 +104,15 @@ _ADJUSTMENT = _Contract(
     defaults={},
 )
 
+# SPEC 1.2: `record_id` may be empty (billing did not say which network record it billed);
+# a negative `charge` is a credit the billing system gave, not a malformed record.
+_BILLED = _Contract(
+    BILLED_SCHEMA,
+    required=("bill_record_id", "msisdn", "service", "start_time", "charge", "billed_at"),
+    timestamps=("start_time", "billed_at"),
+    defaults={"record_id": "", "duration_s": 0, "volume_bytes": 0},
+)
+
 
 @dataclass(frozen=True)
 class ParsedBatch:
@@ -116,6 +138,11 @@ def parse_network_lines(lines: list[bytes]) -> ParsedBatch:
 def parse_adjustment_lines(lines: list[bytes]) -> ParsedBatch:
     """Balance adjustments (SPEC 1.3) from JSON lines."""
     return _parse(lines, _ADJUSTMENT, _adjustment_checks)
+
+
+def parse_billed_lines(lines: list[bytes]) -> ParsedBatch:
+    """Billed records (SPEC 1.2) from JSON lines."""
+    return _parse(lines, _BILLED, _network_checks)
 
 
 def _parse(lines: list[bytes], contract: _Contract, checks: Callable[[pa.Table], list]) -> ParsedBatch:
