@@ -10,6 +10,7 @@ and written again by the replay replace themselves: every table is keyed
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Callable
 
 import pyarrow as pa
@@ -44,18 +45,18 @@ def with_type_defaults(table: pa.Table, schema: pa.Schema) -> pa.Table:
     for field in schema:
         column = table[field.name]
         if not field.nullable and column.null_count:
-            column = pc.fill_null(column, _empty_value(column.type))
+            column = pc.fill_null(column, empty_value(column.type))
         columns.append(column)
     return pa.table(columns, names=schema.names)
 
 
-def _empty_value(arrow_type: pa.DataType) -> pa.Scalar:
+def empty_value(arrow_type: pa.DataType) -> pa.Scalar:
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         return pa.scalar("", arrow_type)
     if pa.types.is_boolean(arrow_type):
         return pa.scalar(False)
     if pa.types.is_decimal(arrow_type):
-        return pa.scalar(0, pa.int64()).cast(arrow_type)
+        return pa.scalar(Decimal(0), arrow_type)
     return pa.scalar(0, arrow_type)
 
 

@@ -19,7 +19,7 @@ from bytewax.dataflow import Dataflow
 from clickhouse_connect.driver import Client
 
 from clickhouse.writer import TableWriter
-from flows.clickhouse_sink import RatedClickHouseSink, rejects_table, source_column, with_type_defaults
+from flows.clickhouse_sink import RatedClickHouseSink, empty_value, rejects_table, source_column, with_type_defaults
 from flows.errors import InputError
 from flows.file_source import NdjsonSource
 from flows.progress import byte_progress
@@ -119,7 +119,7 @@ def _load_csv(client: Client, path: Path, table: str, columns: list[str]) -> int
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise InputError(f"{path.name}: column {field.name}: {str(exc).splitlines()[0]}") from None
         if not field.nullable:
-            column = pc.fill_null(column, "" if pa.types.is_string(field.type) else pa.scalar(0).cast(field.type))
+            column = pc.fill_null(column, empty_value(field.type))
         converted.append(column)
     writer.add_batch(pa.table(converted, names=writer.schema.names))
     writer.flush()
