@@ -35,7 +35,7 @@ from flows.simulator.summary import SimulationSummary
 from flows.simulator.traffic import Traffic, traffic_chunk
 
 # Events per chunk: bounds memory whatever the base size.
-CHUNK_EVENTS = 200_000
+CHUNK_EVENTS = 100_000
 EVENTS_PER_SUBSCRIBER_DAY = 30
 BILLING_DELAY_MEDIAN_S = 1200
 BILLING_SLA_S = 24 * 3600

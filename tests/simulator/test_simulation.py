@@ -419,3 +419,14 @@ def test_overwrites_a_previous_simulation(tmp_path):
     summary = simulate(tmp_path / "out", subscribers=10, days=1, seed=2, progress=False)
     assert (tmp_path / "out" / "subscribers.csv").read_text().count("\n") == summary.files[
         "subscribers.csv"] + 1
+
+
+def test_zero_fault_rate_bills_every_network_record_once_and_records_no_truth(tmp_path):
+    summary = simulate(tmp_path / "clean", subscribers=60, days=2, seed=5, fault_rate=0.0,
+                       progress=False)
+    network = [json.loads(line) for line in open(summary.out / "network.ndjson")]
+    billed = [json.loads(line) for line in open(summary.out / "billed.ndjson")]
+    assert summary.files["truth.ndjson"] == 0 and network
+    assert sorted(b["record_id"] for b in billed) == sorted(r["record_id"] for r in network)
+    assert {r["msisdn"] for r in network} <= {r["msisdn"] for r in csv.DictReader(
+        open(summary.out / "subscribers.csv"))}
