@@ -74,13 +74,22 @@ def cycle_start_us(cycle: np.ndarray, cycle_day: np.ndarray, timezone: str) -> n
     cycle_day = np.asarray(cycle_day, dtype=np.int64)
     if cycle.size == 0:
         return np.zeros(0, dtype=np.int64)
-    pair = cycle * 32 + cycle_day
-    uniq, inverse = np.unique(pair, return_inverse=True)
-    months = uniq // 32
-    days = uniq % 32
-    naive = pd.to_datetime(
-        {"year": months // 12, "month": months % 12 + 1, "day": days}
-    )
-    local = pd.DatetimeIndex(naive).tz_localize(timezone, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward")
-    starts = local.tz_convert("UTC").as_unit("us").asi8
+    uniq, inverse = np.unique(cycle * 32 + cycle_day, return_inverse=True)
+    cache = _CYCLE_STARTS.setdefault(timezone, {})
+    if len(cache) > 100_000:  # (month, cycle day) pairs seen: never near this in practice
+        cache.clear()
+    missing = [p for p in uniq.tolist() if p not in cache]
+    if missing:
+        todo = np.array(missing, dtype=np.int64)
+        months = (todo // 32 - 1970 * 12).astype("datetime64[M]")
+        local_midnight = months.astype("datetime64[D]") + (todo % 32 - 1).astype("timedelta64[D]")
+        local = pd.DatetimeIndex(local_midnight.astype("datetime64[us]")).tz_localize(
+            timezone, ambiguous=np.ones(todo.size, dtype=bool), nonexistent="shift_forward"
+        )
+        cache.update(zip(missing, local.tz_convert("UTC").as_unit("us").asi8.tolist()))
+    starts = np.array([cache[p] for p in uniq.tolist()], dtype=np.int64)
     return starts[inverse]
+
+
+# Cycle starts by time zone and (month number x 32 + cycle day): a few hundred entries.
+_CYCLE_STARTS: dict[str, dict[int, int]] = {}

@@ -43,11 +43,12 @@ from rating.balances import postpaid_totals, prepaid_ledger
 from rating.calendar import cycle_numbers, cycle_start_us, local_times, offpeak_mask
 from rating.catalog import Catalog
 from rating.classes import longest_prefix_match
+from rating.hashing import string_hashes
 from rating.grouped import cumsum_before, group_firsts, regrouped, running_max
 from rating.money import MONEY_TYPE, micro_from_money_array, money_array
 from rating.prices import DATA, SERVICE_NAMES, SMS, VOICE, PlanTable, charges_micro, plan_table, tax_micro
 from rating.records import NETWORK_SCHEMA, TIMESTAMP, Subscribers
-from rating.state import RatingState
+from rating.state import RatingState, expiry_of
 from rating.units import data_billable_bytes, voice_billable_seconds
 
 RATED_COLUMNS = pa.schema(
@@ -244,8 +245,8 @@ def rate_batch(
 
     # Duplicates (rule 1).
     time_wm = running_max(start[order], first_slot, state.watermark_us[o_slot])
-    keys = _record_keys(usage["msisdn"], usage["record_id"], order)
-    k_order = np.argsort(keys, kind="stable")
+    keys = _record_keys(code, usage["record_id"], order)
+    k_order = _key_order(keys)
     dup = _duplicates(state, keys, k_order, start[order], time_wm, ~closed)
     reason[order[dup]] = _R_DUP
     rated_o = ~closed & ~dup
@@ -323,7 +324,7 @@ def rate_batch(
     state.balance[e_slot[e_last]] = ledger.balance_after[e_last]
     state.blocked[e_slot[e_last]] = ledger.blocked_after[e_last]
     e_time = np.concatenate([adj["time"], start[pre_r]])[e_order]
-    e_record_id = np.concatenate([adj["id"], _take_str(usage["record_id"], pre_r)])[e_order]
+    n_adj = adj["slot"].size
     for kind, mask in (("low_balance", ledger.low_balance), ("prepaid_cutoff", ledger.cutoff)):
         hit = np.flatnonzero(mask)
         if hit.size == 0:
@@ -331,7 +332,7 @@ def rate_batch(
         alerts.append({
             "kind": np.full(hit.size, kind, dtype=object),
             "slot": e_slot[hit],
-            "record_id": e_record_id[hit],
+            "record_id": _event_record_ids(e_order[hit], n_adj, adj["id"], usage["record_id"], pre_r),
             "time": e_time[hit],
             "balance": ledger.balance_after[hit],
             "balance_valid": np.ones(hit.size, bool),
@@ -442,19 +443,40 @@ def _running_or(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
     return running_max(flags & 1, first, zero) | (running_max((flags >> 1) & 1, first, zero) << 1)
 
 
+def _event_record_ids(
+    events: np.ndarray, n_adj: int, adj_ids: np.ndarray, record_id: pa.ChunkedArray, usage_rows: np.ndarray
+) -> np.ndarray:
+    """Id of each event (adjustments numbered first, then usage rows) for alert rows only."""
+    out = np.empty(events.shape[0], dtype=object)
+    is_adj = events < n_adj
+    out[is_adj] = adj_ids[events[is_adj]]
+    out[~is_adj] = _take_str(record_id, usage_rows[events[~is_adj] - n_adj])
+    return out
+
+
 def _take_str(col: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> np.ndarray:
     return col.take(pa.array(np.asarray(rows, dtype=np.int64))).to_numpy(zero_copy_only=False)
 
 
-def _record_keys(msisdn: pa.ChunkedArray, record_id: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
-    """64-bit hashes of ``msisdn + US + record_id`` (stable across processes)."""
+def _record_keys(code: np.ndarray, record_id: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
+    """64-bit hashes of (msisdn, record_id), stable across processes."""
     if rows.size == 0:
         return np.zeros(0, dtype=np.uint64)
-    take = pa.array(rows.astype(np.int64))
-    joined = pc.binary_join_element_wise(msisdn.take(take), record_id.take(take), "\x1f")
-    if isinstance(joined, pa.ChunkedArray):
-        joined = joined.combine_chunks()
-    return pd.util.hash_array(joined.to_numpy(zero_copy_only=False), categorize=False)
+    return string_hashes(record_id.take(pa.array(rows.astype(np.int64))), seed=code[rows])
+
+
+def _key_order(keys: np.ndarray) -> np.ndarray:
+    """Permutation sorting keys, ties kept in row order (a plain sort, then the rare ties)."""
+    order = np.argsort(keys)
+    ks = keys[order]
+    tied = np.zeros(ks.shape[0], dtype=bool)
+    same = ks[1:] == ks[:-1]
+    tied[1:] |= same
+    tied[:-1] |= same
+    if tied.any():
+        members = np.flatnonzero(tied)
+        order[members] = order[members][np.lexsort((order[members], ks[members]))]
+    return order
 
 
 def _duplicates(
@@ -503,10 +525,7 @@ def _remember(
     k, s, sl = keys[rows], start[rows], slot[rows]
     newest = np.ones(k.size, dtype=bool)
     newest[:-1] = k[:-1] != k[1:]
-    wm = state.watermark_us[: state.size]
-    floor = np.iinfo(np.int64).min + state.dedup_horizon_us
-    expiry = np.maximum(wm, floor) - state.dedup_horizon_us
-    state.seen.add(k[newest], s[newest], sl[newest], expiry, presorted=True)
+    state.seen.add(k[newest], s[newest], sl[newest], lambda slots: expiry_of(state, slots), presorted=True)
 
 
 def _update_ring(

@@ -101,7 +101,7 @@ def money_array(micro: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
         if null_count:
             validity = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
     return pa.Array.from_buffers(
-        MONEY_TYPE, n, [validity, pa.py_buffer(words.tobytes())], null_count=null_count
+        MONEY_TYPE, n, [validity, pa.py_buffer(words)], null_count=null_count
     )
 
 

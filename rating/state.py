@@ -9,6 +9,8 @@ event time behind the subscriber's latest ``start_time``.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -41,11 +43,13 @@ class SeenIds:
         return found, start
 
     def add(
-        self, keys: np.ndarray, start: np.ndarray, slot: np.ndarray, expiry: np.ndarray, presorted: bool = False
+        self, keys: np.ndarray, start: np.ndarray, slot: np.ndarray,
+        expiry: Callable[[np.ndarray], np.ndarray], presorted: bool = False,
     ) -> None:
         """Add a run (keys unique); merge runs of similar size, dropping expired entries.
 
-        ``expiry`` per slot: an entry whose start is below it can never match again.
+        ``expiry(slots)`` gives the start time below which an entry of each slot can never
+        match again; it is asked for only when runs merge.
         """
         if keys.size:
             order = np.arange(keys.size) if presorted else np.argsort(keys, kind="stable")
@@ -60,8 +64,15 @@ class SeenIds:
             k, s, sl = k[order], s[order], sl[order]
             newest = np.ones(k.size, dtype=bool)
             newest[:-1] = k[:-1] != k[1:]
-            keep = newest & (s >= expiry[sl])
+            keep = newest & (s >= expiry(sl))
             self.runs.append((k[keep], s[keep], sl[keep]))
+
+
+def expiry_of(state: "RatingState", slots: np.ndarray) -> np.ndarray:
+    """Start time below which a remembered record id of each slot can no longer match."""
+    horizon = state.dedup_horizon_us
+    floor = np.iinfo(np.int64).min + horizon
+    return np.maximum(state.watermark_us[slots], floor) - horizon
 
 
 class RatingState:
@@ -80,18 +91,16 @@ class RatingState:
         self.cycle_total = np.zeros((0, 2), dtype=np.int64)
         self.alerted = np.zeros((0, 2), dtype=np.uint8)
         self.seen = SeenIds()
-        self._main: pd.Index | None = None
-        self._main_size = 0
-        self._recent: pd.Index | None = None
+        # Slot lookup: hash indexes over consecutive slot ranges, merged when similar in size
+        # so a batch of new subscribers never rebuilds the index of all the old ones.
+        self._indexes: list[tuple[int, pd.Index]] = []
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         n = self.size
         for name in ("code", "balance", "blocked", "watermark_us", "watermark_cycle", "ring_cycle", "used", "cycle_total", "alerted"):
             state[name] = state[name][:n].copy()
-        state["_main"] = None
-        state["_main_size"] = 0
-        state["_recent"] = None
+        state["_indexes"] = []
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -99,14 +108,18 @@ class RatingState:
 
     def slots(self, codes: np.ndarray) -> np.ndarray:
         """Slot of each msisdn code; -1 when not seen yet."""
-        self._ensure_index()
-        out = self._main.get_indexer(codes) if self._main_size else np.full(codes.shape[0], -1, dtype=np.int64)
-        if self._recent is not None and len(self._recent):
-            miss = out < 0
-            if miss.any():
-                r = self._recent.get_indexer(codes[miss])
-                out[miss] = np.where(r >= 0, r + self._main_size, -1)
-        return out.astype(np.int64)
+        if not self._indexes and self.size:
+            self._indexes = [(0, pd.Index(self.code[: self.size]))]
+        out = np.full(codes.shape[0], -1, dtype=np.int64)
+        todo = np.arange(codes.shape[0])
+        for first, index in self._indexes:
+            if todo.size == 0:
+                break
+            found = index.get_indexer(codes[todo])
+            hit = found >= 0
+            out[todo[hit]] = found[hit] + first
+            todo = todo[~hit]
+        return out
 
     def add_slots(self, codes: np.ndarray, opening_balance: np.ndarray) -> np.ndarray:
         """New slots for unseen, distinct codes; returns their slot numbers."""
@@ -126,18 +139,14 @@ class RatingState:
         self.cycle_total[sl] = 0
         self.alerted[sl] = 0
         self.size = need
-        self._recent = pd.Index(self.code[self._main_size : self.size])
-        if self.size - self._main_size > max(4096, self._main_size // 4):
-            self._main = pd.Index(self.code[: self.size])
-            self._main_size = self.size
-            self._recent = None
+        if not self._indexes and start:
+            self._indexes = [(0, pd.Index(self.code[:start]))]
+        self._indexes.append((start, pd.Index(self.code[start:need])))
+        while len(self._indexes) >= 2 and len(self._indexes[-2][1]) <= 2 * len(self._indexes[-1][1]):
+            self._indexes.pop()
+            first, _ = self._indexes.pop()
+            self._indexes.append((first, pd.Index(self.code[first:need])))
         return np.arange(start, need, dtype=np.int64)
-
-    def _ensure_index(self) -> None:
-        if self._main is None and self._main_size == 0 and self.size:
-            self._main = pd.Index(self.code[: self.size])
-            self._main_size = self.size
-            self._recent = None
 
     def _grow(self, capacity: int) -> None:
         def grown(a: np.ndarray) -> np.ndarray:
