@@ -2,8 +2,10 @@
 
 Simulate a network and a billing system with labelled faults, load and rate them into
 the embedded store, reconcile, export the findings, score them against the simulator's
-ground truth, and say where everything is. The demo owns its store: it starts from an
-empty `REVGUARD_HOME/demo-store` every run, so its figures are those of this run only.
+ground truth, and say where everything is. The demo owns its own home,
+`REVGUARD_HOME/demo` (simulated files in `sim/`, the embedded store in `chdb/`), and starts
+it empty every run, so its figures are those of this run only; pointing `REVGUARD_HOME`
+at it afterwards lets every other command use the demo's store.
 """
 from __future__ import annotations
 
@@ -31,12 +33,12 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     from flows.load import load_directory
     from flows.simulator import simulate
 
-    home = Path(os.environ.get("REVGUARD_HOME", ".revguard")).resolve()
-    out_dir = (out_dir or home / "demo").resolve()
     if clickhouse_url:
         raise InputError("the demo runs on its own embedded store; unset REVGUARD_CLICKHOUSE_URL or use "
                          "`revguard load` and `revguard reconcile` against a server")
-    store = home / "demo-store"
+    home = Path(os.environ.get("REVGUARD_HOME", ".revguard")).resolve() / "demo"
+    out_dir = (out_dir or home / "sim").resolve()
+    store = home / "chdb"
     shutil.rmtree(store, ignore_errors=True)
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -77,9 +79,9 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     stdout.print(
         f"simulated files and ground truth: {out_dir}\n"
         f"findings (NDJSON, one per line):  {findings_path}\n"
-        f"the store (chDB):                 {store}\n"
-        f"query it:   revguard --clickhouse-url chdb://{store} reconcile\n"
-        f"share it:   REVGUARD_HOME={home} revguard clickhouse serve   (then other processes connect over HTTP)\n"
+        f"the store (embedded chDB):        {store}\n"
+        f"use it:     export REVGUARD_HOME={home}; revguard reconcile --from 2026-11-03 --to 2026-11-05\n"
+        "share it:   revguard clickhouse serve   (other revguard processes then connect over HTTP)\n"
         "rate a file yourself:\n"
         f"  revguard rate --catalog {out_dir}/catalog.yaml --subscribers {out_dir}/subscribers.csv "
         f"--input {out_dir}/network.ndjson --adjustments {out_dir}/adjustments.ndjson --output rated.ndjson"
@@ -89,13 +91,13 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
 def detection_table(scores: dict) -> Table:
     """Precision, recall and money per finding kind, against the injected faults."""
     table = Table(title="detection against truth.ndjson", title_justify="left")
-    for column in ("kind", "findings", "injected", "precision", "recall", "money found", "money injected"):
-        table.add_column(column, justify="left" if column == "kind" else "right")
+    for column in ("kind", "findings", "injected", "precision", "recall", "money reported", "money injected"):
+        table.add_column(column, justify="left" if column == "kind" else "right", no_wrap=True)
     for kind, s in scores.items():
         table.add_row(
             kind, f"{s.findings:,}", f"{s.truths:,}",
             "-" if s.precision is None else f"{s.precision:.3f}",
             "-" if s.recall is None else f"{s.recall:.3f}",
-            f"{s.money_found:,.2f}", f"{s.money_injected:,.2f}",
+            f"{s.money_reported:,.2f}", f"{s.money_injected:,.2f}",
         )
     return table

@@ -7,7 +7,8 @@ from typing import Any, Iterable
 from rich.console import Console
 from rich.table import Table
 
-stdout = Console()
+# Piped output (CI logs, `| less`) gets a width that keeps the tables whole.
+stdout = Console() if Console().is_terminal else Console(width=120)
 
 
 def counts_table(title: str, rows: Iterable[tuple[str, Any]]) -> Table:
