@@ -4,31 +4,48 @@
 rated row per usage row, in input order, plus alerts and the touched subscribers' balances.
 Rating order per subscriber is ``seq`` order (rule 1); an adjustment applies before usage
 of the same msisdn with a larger ``seq`` (and before usage with an equal one). Rating a
-stream in one batch or in several gives identical output.
+stream in one batch or in several, cut anywhere, gives identical output (property-tested).
+``usage`` is expected from ``records.parse_network_lines`` (validated) plus ``seq``.
 
-Interpretations, fixed here:
+Interpretations, fixed here (the rest live in the docstrings of catalog, calendar, units,
+prices and balances):
 - Status and reason: ``rejected`` with ``unknown_subscriber`` (msisdn not in subscribers),
   ``unknown_plan`` (subscriber's plan not in the catalog), ``no_destination_class`` /
   ``no_roaming_zone`` (no prefix matched; only possible without a ``""`` fallback), or
-  ``cycle_closed`` (the record's billing cycle is older than the previous cycle of the latest
+  ``cycle_closed`` (the record's billing cycle is older than the cycle before the latest
   one already seen for the subscriber: the state keeps two cycles per subscriber);
   ``duplicate`` with ``duplicate_record_id``; otherwise ``rated`` with a null reason.
-- Duplicates: a record is a duplicate when an earlier rated record of the same msisdn had
-  the same ``record_id`` and that earlier record's ``start_time`` is no more than the
-  dedup horizon (RatingState, default 2 days) behind the latest ``start_time`` seen for the
-  subscriber. Record ids are compared per msisdn (records are keyed by msisdn). Rejected
-  records do not count as rated.
-- ``payment`` comes from the subscriber (billing system's view), not the plan. Subscriber
-  ``status`` does not stop rating (the network carried the usage).
+- Duplicates: a record is a duplicate when the most recent earlier *rated* record of the
+  same msisdn with the same ``record_id`` started no more than the dedup horizon
+  (``RatingState(dedup_horizon_s)``, default 2 days) before the latest ``start_time`` seen
+  so far for the subscriber (this record included). Record ids are compared per msisdn
+  (streams are keyed by msisdn). Rejected and duplicate records do not count as rated.
+- Allowance pools are per (subscriber, billing cycle, service); voice and SMS draw when at
+  home or roaming in an ``allowance_zones`` zone and the destination class is in
+  ``allowance_classes``; data draws at home or in an allowance zone; other roaming never
+  draws. ``allowance_units``/``charged_units`` are in the service's unit (s, messages, B).
+- ``payment`` comes from the subscriber (billing system's view), not from the plan.
+  Subscriber ``status`` does not stop rating (the network carried the usage).
 - ``dest_class`` is set for voice and SMS (home or roaming), null for data; ``roaming_zone``
-  is set for roaming records, null at home; ``offpeak`` is whether ``start_time`` falls in a
-  band (any service; only voice priced from the class table is discounted).
-- Units columns and money columns are null unless rated; ``unfunded`` is 0 for postpaid;
-  ``balance_after`` is null for postpaid. ``cycle_start`` (UTC) is the start of the record's
-  billing cycle whenever the subscriber is known.
+  is set for roaming records, null at home; ``offpeak`` says whether ``start_time`` falls in
+  an off-peak band, for every service (only voice priced from the class table is discounted).
+- Columns: for ``unknown_subscriber`` rows everything beyond the network fields except
+  ``status``/``reason`` is null; otherwise ``plan_id, payment, dest_class, roaming_zone,
+  offpeak, cycle_start`` are filled; units and money are filled only for ``rated`` rows;
+  ``unfunded`` is 0 for postpaid; ``balance_after`` is null for postpaid. ``cycle_start``
+  is the UTC instant of the record's billing-cycle start.
 - Prepaid opening balance: the subscriber's ``balance`` the first time the state sees the
-  subscriber (a negative one counts as 0). Adjustments for unknown or postpaid msisdns change
-  nothing. Alerts are keyed ``kind:msisdn:record_id`` (adjustment_id for an adjustment).
+  subscriber (a negative one counts as 0); later reference refreshes do not reset it.
+  Adjustments for unknown or postpaid msisdns change nothing and are not deduplicated.
+- Alerts are keyed ``kind:msisdn:record_id`` (the ``adjustment_id`` when an adjustment
+  causes a ``low_balance``), ordered by ``seq`` then kind (low_balance, prepaid_cutoff,
+  credit_warning, credit_limit_reached).
+- The balances table has one row per subscriber touched by the batch (a rated record or an
+  adjustment) with its state after the batch: ``balance``/``blocked`` for prepaid,
+  ``cycle_start``/``cycle_total`` of the latest billing cycle for postpaid.
+
+Cost: about 3-4 us per record on large batches, plus a fixed 5-10 ms per call; flows
+should hand it thousands of records at a time.
 """
 from __future__ import annotations
 
@@ -104,8 +121,9 @@ REASONS = (
     "no_roaming_zone",
     "cycle_closed",
     "duplicate_record_id",
+    "bad_service",
 )
-_R_UNKNOWN_SUB, _R_UNKNOWN_PLAN, _R_NO_CLASS, _R_NO_ZONE, _R_CLOSED, _R_DUP = range(6)
+_R_UNKNOWN_SUB, _R_UNKNOWN_PLAN, _R_NO_CLASS, _R_NO_ZONE, _R_CLOSED, _R_DUP, _R_BAD_SERVICE = range(7)
 
 
 @dataclass(frozen=True)
@@ -142,9 +160,11 @@ class RatedBatch:
 
 
 def _codes(msisdn: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """msisdn digits as one int64 (a leading 1 keeps leading zeros); at most 18 digits."""
-    joined = pc.binary_join_element_wise("1", pc.fill_null(msisdn, "0"), "")
-    return pc.cast(joined, pa.int64()).to_numpy(zero_copy_only=False)
+    """msisdn digits as one int64 (a leading 1 keeps leading zeros); -1 unless 1-18 digits."""
+    valid = pc.fill_null(pc.match_substring_regex(msisdn, r"^[0-9]{1,18}$"), False)
+    digits = pc.if_else(valid, msisdn, "0")
+    codes = pc.cast(pc.binary_join_element_wise("1", digits, ""), pa.int64())
+    return _np(pc.if_else(valid, codes, -1), np.int64)
 
 
 def _np(col: pa.ChunkedArray | pa.Array, dtype=None) -> np.ndarray:
@@ -190,7 +210,7 @@ def rate_batch(
 
     seq = _np(usage["seq"], np.int64)
     start = _np(pc.cast(usage["start_time"], TIMESTAMP).cast(pa.int64()), np.int64)
-    service = _np(pc.index_in(usage["service"], value_set=pa.array(SERVICE_NAMES)), np.int64)
+    service = _np(pc.fill_null(pc.index_in(usage["service"], value_set=pa.array(SERVICE_NAMES)), -1), np.int64)
     duration = _np(pc.fill_null(usage["duration_s"], 0), np.int64)
     volume = _np(pc.fill_null(usage["volume_bytes"], 0), np.int64)
     code = _codes(usage["msisdn"])
@@ -203,6 +223,8 @@ def rate_batch(
     reason = np.full(n, -1, dtype=np.int64)
     reason[~known] = _R_UNKNOWN_SUB
     reason[known & (plan < 0)] = _R_UNKNOWN_PLAN
+    reason[(reason < 0) & (service < 0)] = _R_BAD_SERVICE
+    service = np.maximum(service, 0)
 
     # Classes (rule 2).
     dest_class = longest_prefix_match(usage["destination"], catalog.destination_classes, catalog.class_names)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -331,6 +332,7 @@ def _np_bool(arr) -> np.ndarray:
 # --- reference data (SPEC 1.4) -------------------------------------------------------------
 
 SUBSCRIBER_STATUSES = ("active", "suspended", "terminated")
+_MSISDN = re.compile(r"^[0-9]{1,18}$")
 
 
 class ReferenceDataError(ValueError):
@@ -445,8 +447,8 @@ def load_subscribers(source: str | Path) -> Subscribers:
     limit = np.full(n, -1, dtype=np.int64)
     for i in range(n):  # reference load, once per refresh: clear per-line errors matter more
         line = i + 2
-        if not msisdn[i].isdigit():
-            raise ReferenceDataError(f"subscribers line {line}: msisdn: expected digits, got {msisdn[i]!r}")
+        if not _MSISDN.match(msisdn[i]):
+            raise ReferenceDataError(f"subscribers line {line}: msisdn: expected 1-18 digits, got {msisdn[i]!r}")
         if payment[i] not in ("prepaid", "postpaid"):
             raise ReferenceDataError(f"subscribers line {line}: payment: expected prepaid or postpaid, got {payment[i]!r}")
         if status[i] not in SUBSCRIBER_STATUSES:
