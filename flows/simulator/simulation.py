@@ -27,9 +27,9 @@ from flows.simulator.formats import (
     OUTPUT_FILES, PROVISIONING_COLUMNS, SUBSCRIBER_COLUMNS, adjustment_line, billed_line,
     csv_line, network_line, truth_line)
 from flows.simulator.network import (
-    DATA, ELEMENTS, SERVICES, VISITED_NETWORKS, VOICE, local_midnights, rfc3339)
+    ELEMENTS, SERVICES, VISITED_NETWORKS, local_midnights, rfc3339)
 from flows.simulator.population import (
-    ACTIVE, DAY, PLAN_IDS, SEGMENTS, STATUSES, Subscribers, subscribers_chunk)
+    ACTIVE, PLAN_IDS, SEGMENTS, STATUSES, Subscribers, subscribers_chunk)
 from flows.simulator.reference_rater import ZERO, ReferenceRater
 from flows.simulator.summary import SimulationSummary
 from flows.simulator.traffic import Traffic, traffic_chunk

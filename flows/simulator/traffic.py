@@ -13,8 +13,8 @@ from datetime import date, timedelta
 import numpy as np
 
 from flows.simulator.network import (
-    DATA, EU_NETWORKS, INTERNATIONAL, NATIONAL, ONNET, PREMIUM, SMS, VOICE, VISITED_NETWORKS,
-    destination_numbers, element_index, local_instant, local_midnights)
+    DATA, EU_NETWORKS, SMS, VOICE, VISITED_NETWORKS, destination_numbers, element_index,
+    local_instant, local_midnights)
 from flows.simulator.population import DAY, NEVER, Subscribers
 
 # Events per subscriber-day at activity 1.

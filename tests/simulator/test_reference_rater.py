@@ -3,7 +3,6 @@
 Times are in November 2026, when Europe/London is UTC+0, unless a test says otherwise.
 2026-11-02 is a Monday.
 """
-from datetime import datetime
 from decimal import Decimal
 
 import pytest
