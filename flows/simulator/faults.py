@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from flows.simulator.reference_rater import round_half_up
+from flows.simulator.reference_rater import MICRO, round_half_up
 
 RECORD_FAULTS = ("unbilled", "duplicate_billing", "misrated", "usage_mismatch")
 FAULT_KINDS = ("unbilled", "duplicate_billing", "phantom_billing", "misrated", "usage_mismatch",
@@ -83,14 +83,16 @@ def misrated_charge(correct: Decimal, unpriced_allowance: Decimal, discount_perc
     """A wrong charge for a record whose correct charge is `correct`.
 
     Free usage gets billed as if the allowance were not applied (`unpriced_allowance`);
-    charged usage gets a wrong unit price, or loses the plan's discount."""
+    charged usage gets a wrong unit price, or loses the plan's discount. The result always
+    differs by more than one micro-unit."""
     if correct == 0:
         billed = unpriced_allowance
     elif method_draw < 0.5 and discount_percent > 0:
         billed = round_half_up(correct / (1 - discount_percent / 100))
     else:
         billed = round_half_up(correct * WRONG_PRICE_FACTORS[int(factor_draw * 4) % 4])
-    return billed if billed != correct else correct + CENT
+    # a wrong charge within one micro-unit of the right one is no misrating anyone could see
+    return billed if abs(billed - correct) > MICRO else correct + CENT
 
 
 def altered_quantity(quantity: int, is_voice: bool, direction_draw: float, size_draw: float) -> int:
