@@ -118,3 +118,15 @@ def test_balances_table_reports_each_touched_subscriber_once():
     got = {b["msisdn"]: (b["balance"], b["cycle_total"], b["seq"]) for b in batch.balances.to_pylist()}
     # prepaid 10.00 - 2 x 0.144 = 9.712; postpaid cycle total 0.864
     assert got == {PREPAID: (D("9.712"), None, 1), LOW_LIMIT: (None, D("0.864"), 2)}
+
+
+def test_negative_adjustment_lowers_the_balance_but_not_below_zero_and_does_not_block():
+    from rating.state import RatingState as State
+
+    state = State()
+    adj = adjustment_table([{**topup("a1", NEARLY_EMPTY, "2026-11-02T09:00:00Z", "-1.50"), "kind": "refund"}], seqs=[0])
+    batch = rate([call("r1", NEARLY_EMPTY, PEAK, 0, "441612345678")], state=state, adjustments=adj, first_seq=1)
+    bal = batch.balances.to_pylist()[0]
+    # 1.00 - 1.50 clamps at 0; nothing unfunded because no usage was refused
+    assert (bal["balance"], bal["blocked"]) == (D("0"), False)
+    assert kinds(batch) == []

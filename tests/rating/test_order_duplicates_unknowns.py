@@ -88,3 +88,14 @@ def test_record_more_than_one_cycle_late_is_rejected_as_cycle_closed():
         call("r3", POSTPAID, "2026-09-15T10:00:00Z", 60, "33612345678"),  # two cycles back
     ]))
     assert [(r["status"], r["reason"]) for r in out] == [("rated", None), ("rated", None), ("rejected", "cycle_closed")]
+
+
+def test_copy_after_an_expired_copy_is_a_duplicate_of_the_newer_rating():
+    state = RatingState(dedup_horizon_s=3600)
+    out = rows(rate([
+        call("r1", POSTPAID, "2026-11-02T08:00:00Z", 60, "33612345678"),
+        call("r2", POSTPAID, "2026-11-02T10:00:00Z", 60, "33612345678"),
+        call("r1", POSTPAID, "2026-11-02T09:30:00Z", 60, "33612345678"),  # first r1 expired: rated
+        call("r1", POSTPAID, "2026-11-02T09:30:00Z", 60, "33612345678"),  # copy of the 09:30 one
+    ], state=state))
+    assert [r["status"] for r in out] == ["rated", "rated", "rated", "duplicate"]

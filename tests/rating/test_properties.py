@@ -1,5 +1,6 @@
 """Invariants of rating, checked on generated streams (hypothesis)."""
 import datetime as dt
+import pickle
 from decimal import Decimal
 
 import pyarrow as pa
@@ -78,12 +79,14 @@ def run(stream, cuts):
         rated += result.rated.drop_columns(["position"]).to_pylist()  # position is per batch
         alerts += result.alerts.to_pylist()
         final.update({b["msisdn"]: b for b in result.balances.to_pylist()})
+        state = pickle.loads(pickle.dumps(state))  # as a recovery snapshot would
     return rated, alerts, final
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stream=events, cuts=st.lists(st.integers(0, 60), max_size=6))
 def test_splitting_a_stream_into_batches_anywhere_gives_identical_output(stream, cuts):
+    # Between batches the state also goes through pickle, as a recovery snapshot does.
     assert run(stream, cuts) == run(stream, [])
 
 
