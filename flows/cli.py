@@ -169,17 +169,40 @@ def run() -> None:
 
 @run.command("rating")
 @click.option("--workers", "-w", default=1, show_default=True, help="Worker threads in this process.")
+@click.option("--process-id", "-i", type=int, default=None, help="This process's index in a cluster (with --addresses).")
+@click.option("--addresses", "-a", default=None, metavar="HOST:PORT;...",
+              help="Every cluster process's address, ';'-separated, in process-id order.")
+@click.option("--until-idle", type=float, default=None, metavar="SECONDS",
+              help="Stop once every partition is caught up and idle this long (default: run until stopped).")
+@click.option("--topic-prefix", default="", help="Prefix of every topic name (several environments on one cluster).")
+@click.option("--partitions", default=8, show_default=True, help="Partitions of topics the flow has to create.")
+@click.option("--snapshot-interval", default=5.0, show_default=True, help="Seconds between recovery snapshots.")
+@click.option("--reference-refresh", default=10.0, show_default=True,
+              help="Seconds between checks for changed catalog or subscribers in ClickHouse.")
+@click.option("--metrics-port", type=int, default=None, help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
 @click.pass_context
-def run_rating(ctx: click.Context, workers: int) -> None:
+def run_rating(ctx: click.Context, workers: int, process_id: int | None, addresses: str | None,
+               until_idle: float | None, topic_prefix: str, partitions: int, snapshot_interval: float,
+               reference_refresh: float, metrics_port: int | None) -> None:
     """The streaming rating flow on Kafka, until stopped; resumes where it stopped."""
-    try:
-        from flows.streaming import run_rating_flow
-    except ImportError:
-        raise UsageFailure("the streaming rating flow is not part of this build yet") from None
+    from flows.streaming import StreamOptions, StreamTopics, run_rating_flow
+
     bootstrap = ctx.find_root().obj.get("kafka_bootstrap")
     if not bootstrap:
         raise UsageFailure("no Kafka bootstrap: pass --kafka-bootstrap or set REVGUARD_KAFKA_BOOTSTRAP")
-    run_rating_flow(ctx.find_root().obj.get("clickhouse_url"), bootstrap, workers=workers)
+    if workers < 1:
+        raise UsageFailure("--workers must be at least 1")
+    if (process_id is None) != (addresses is None):
+        raise UsageFailure("--process-id and --addresses go together")
+    peers = [a.strip() for a in addresses.split(";") if a.strip()] if addresses else None
+    if peers is not None and not 0 <= process_id < len(peers):
+        raise UsageFailure(f"--process-id {process_id} is not an index into the {len(peers)} addresses")
+    options = StreamOptions(
+        topics=StreamTopics.with_prefix(topic_prefix), until_idle_s=until_idle, partitions=partitions,
+        snapshot_interval_s=snapshot_interval, reference_refresh_s=reference_refresh,
+    )
+    run_rating_flow(ctx.find_root().obj.get("clickhouse_url"), bootstrap, workers=workers, options=options,
+                    process_id=process_id, addresses=peers, metrics_port=metrics_port)
 
 
 @cli.command()

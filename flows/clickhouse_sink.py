@@ -10,6 +10,8 @@ and written again by the replay replace themselves: every table is keyed
 from __future__ import annotations
 
 import datetime as dt
+import time
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
@@ -33,6 +35,15 @@ RATED_COLUMNS = NETWORK_COLUMNS + [
 BALANCE_COLUMNS = ["msisdn", "payment", "balance", "blocked", "cycle_start", "cycle_total", "updated_at", "version"]
 ALERT_COLUMNS = ["alert_id", "kind", "msisdn", "record_id", "time", "balance", "cycle_total", "threshold"]
 REJECT_COLUMNS = ["stream", "source", "record_id", "msisdn", "reason", "raw"]
+
+
+@dataclass(frozen=True)
+class StoreRows:
+    """Rows for a table outside the rating output (adjustments, billed records), keyed by `source`."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: pa.Table
 
 
 def with_type_defaults(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -87,6 +98,25 @@ class RatedWriters:
         self.balances = TableWriter(client, "revguard.balances", BALANCE_COLUMNS, batch_rows)
         self.alerts = TableWriter(client, "revguard.alerts", ALERT_COLUMNS, batch_rows)
         self.rejects = TableWriter(client, "revguard.rejects", REJECT_COLUMNS, batch_rows)
+        self.other: dict[str, TableWriter] = {}
+        self._client = client
+        self._batch_rows = batch_rows
+        self._version = 0
+
+    def add_rows(self, rows: StoreRows) -> None:
+        writer = self.other.get(rows.table)
+        if writer is None:
+            writer = self.other[rows.table] = TableWriter(self._client, rows.table, list(rows.columns), self._batch_rows)
+        if rows.rows.num_rows:
+            writer.add_batch(with_type_defaults(rows.rows, writer.schema))
+
+    def _next_version(self) -> int:
+        # Balances keep the row with the highest version. Write order, not the engine's seq:
+        # a replay after a crash rates again from the snapshot and must overwrite whatever the
+        # crashed run wrote past it, whatever seq those rows had. Nanoseconds of wall time
+        # grow across restarts; the counter keeps one process's pieces strictly increasing.
+        self._version = max(time.time_ns(), self._version + 1)
+        return self._version
 
     def add(self, piece: RatedPiece) -> None:
         rated = piece.rated
@@ -116,13 +146,13 @@ class RatedWriters:
             balances = piece.balances
             now = dt.datetime.now(dt.timezone.utc)
             balances = balances.append_column("updated_at", pa.array([now] * balances.num_rows, pa.timestamp("ms", tz="UTC")))
-            balances = balances.append_column("version", pc.cast(balances["seq"], pa.uint64()))
+            balances = balances.append_column("version", pa.array([self._next_version()] * balances.num_rows, pa.uint64()))
             self.balances.add_batch(with_type_defaults(balances, self.balances.schema))
         if piece.alerts.num_rows:
             self.alerts.add_batch(with_type_defaults(piece.alerts, self.alerts.schema))
 
     def flush(self) -> None:
-        for writer in (self.rated, self.network, self.balances, self.alerts, self.rejects):
+        for writer in (self.rated, self.network, self.balances, self.alerts, self.rejects, *self.other.values()):
             writer.flush()
 
     def written(self) -> dict[str, int]:
@@ -132,17 +162,21 @@ class RatedWriters:
             "balances": self.balances.rows_written,
             "alerts": self.alerts.rows_written,
             "rejects": self.rejects.rows_written,
+            **{table.removeprefix("revguard."): w.rows_written for table, w in self.other.items()},
         }
 
 
-class _Partition(StatefulSinkPartition[RatedPiece, None]):
+class _Partition(StatefulSinkPartition["RatedPiece | StoreRows", None]):
     def __init__(self, writers: RatedWriters, on_close: Callable[[dict[str, int]], None] | None) -> None:
         self.writers = writers
         self.on_close = on_close
 
-    def write_batch(self, values: list[RatedPiece]) -> None:
-        for piece in values:
-            self.writers.add(piece)
+    def write_batch(self, values: "list[RatedPiece | StoreRows]") -> None:
+        for value in values:
+            if isinstance(value, StoreRows):
+                self.writers.add_rows(value)
+            else:
+                self.writers.add(value)
 
     def snapshot(self) -> None:
         # The epoch is about to be committed: make its rows durable first.
@@ -155,8 +189,8 @@ class _Partition(StatefulSinkPartition[RatedPiece, None]):
             self.on_close(self.writers.written())
 
 
-class RatedClickHouseSink(FixedPartitionedSink[RatedPiece, None]):
-    """Writes rated pieces to the store. One partition: a process keeps one client."""
+class RatedClickHouseSink(FixedPartitionedSink["RatedPiece | StoreRows", None]):
+    """Writes rated pieces (and other keyed rows) to the store. One partition: one client."""
 
     def __init__(self, client: Callable[[], Client], on_close: Callable[[dict[str, int]], None] | None = None) -> None:
         self._client = client

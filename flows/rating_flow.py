@@ -97,6 +97,25 @@ def parsed_usage(batch: LineBatch) -> ParsedUsage:
     return ParsedUsage(batch.batch_id, batch.origin, usage, rejects)
 
 
+def parsed_adjustment_batch(batch: LineBatch) -> ParsedUsage:
+    """A stream's adjustment batch as work for the rating step: no usage, every adjustment first.
+
+    In a stream adjustments take effect in arrival order (SPEC 3.7 per subscriber): each
+    one applies after the usage rated before it arrived and before the usage after it.
+    """
+    parsed = parse_adjustment_lines(list(batch.lines))
+    adjustments = parsed.accepted
+    position = pc.add(adjustments["position"], pa.scalar(batch.first_position, pa.int64()))
+    adjustments = adjustments.set_column(adjustments.schema.get_field_index("position"), "position", position)
+    adjustments = adjustments.append_column("before_row", pa.array(np.zeros(adjustments.num_rows, np.int64)))
+    rejects = tuple(
+        Reject("adjustments", batch.origin, batch.first_position + pos, reason, raw)
+        for pos, reason, raw in parsed.rejects
+    )
+    empty = NETWORK_SCHEMA.empty_table().append_column("position", pa.array([], pa.int64()))
+    return ParsedUsage(batch.batch_id, batch.origin, empty, rejects, adjustments)
+
+
 def shard_numbers(msisdn: pa.ChunkedArray | pa.Array, shards: int) -> np.ndarray:
     """Stable shard of each msisdn: its last six digits modulo `shards`.
 
@@ -282,9 +301,15 @@ def rated_stream(
         keyed = op.key_on("one_sequence", parsed, lambda _: "file")
         placed = op.stateful_batch("place_adjustments", keyed, lambda _: AdjustmentPlacement(adjustments))
         parsed = op.key_rm("unkey_placed", placed)
+    return op.key_rm("unkey_rated", rated_by_shard(parsed, reference, shards))
+
+
+def rated_by_shard(
+    parsed: Stream[ParsedUsage], reference: Callable[[], Reference], shards: int = DEFAULT_SHARDS
+) -> KeyedStream[RatedPiece]:
+    """Split parsed batches by shard and rate each shard against its own keyed state."""
     works = op.flat_map("split_by_shard", parsed, lambda p: shard_works(p, shards))
-    rated = op.stateful_batch("rate", works, lambda resume: RatingLogic(resume, reference))
-    return op.key_rm("unkey_rated", rated)
+    return op.stateful_batch("rate", works, lambda resume: RatingLogic(resume, reference))
 
 
 def in_input_order(rated: Stream[RatedPiece]) -> KeyedStream[list[RatedPiece]]:

@@ -1,0 +1,163 @@
+"""Rated pieces out to Kafka: rated records, dead letters and balance alerts, as JSON.
+
+    revguard.usage.rated   one message per rated row (status rated | duplicate | rejected)
+    revguard.rejects       one message per dead letter: {stream, source, record_id, msisdn, reason, raw}
+    revguard.alerts        one message per alert (alert_id is its idempotent key)
+
+Every message is keyed by msisdn (so a subscriber's outputs keep their order) and carries
+`source` (`topic:partition:offset` of the input record) or `alert_id`. Kafka outputs are
+at-least-once: after a crash the records rated since the last snapshot are produced again,
+identical, and a consumer that needs exactly-once keeps the last message per `source`
+(ClickHouse does exactly that with its keyed tables). The sink flushes the producer when
+Bytewax snapshots its partition, so an epoch never commits past undelivered messages.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from typing import Iterable, Mapping
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
+from confluent_kafka import KafkaException, Producer
+
+from flows.clickhouse_sink import source_column
+from flows.rated_ndjson import ndjson_lines
+from flows.rating_flow import RatedPiece, Reject
+
+_producers: dict[tuple[tuple[str, str], ...], Producer] = {}
+_producers_lock = threading.Lock()
+
+
+class KafkaDeliveryError(RuntimeError):
+    """The broker did not acknowledge some output messages."""
+
+
+def shared_producer(conf: Mapping[str, str]) -> Producer:
+    """One producer per process and configuration (librdkafka producers are thread-safe)."""
+    key = tuple(sorted(conf.items()))
+    with _producers_lock:
+        producer = _producers.get(key)
+        if producer is None:
+            producer = Producer(dict(conf))
+            _producers[key] = producer
+        return producer
+
+
+def reject_message(reject: Reject) -> bytes:
+    return json.dumps(
+        {
+            "stream": reject.stream,
+            "source": f"{reject.origin}:{reject.position}",
+            "record_id": reject.record_id,
+            "msisdn": reject.msisdn,
+            "reason": reject.reason,
+            "raw": reject.raw.decode("utf-8", "replace"),
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+def rated_messages(piece: RatedPiece) -> tuple[list[bytes], list[bytes]]:
+    """(keys, values) of the rated rows of a piece, `source` in place of `position`."""
+    rated = piece.rated
+    if not rated.num_rows:
+        return [], []
+    rated = rated.append_column("source", source_column(piece.origin, rated["position"])).drop_columns(["position"])
+    values = [line.encode() for line in ndjson_lines(rated)]
+    keys = [m.encode() for m in rated["msisdn"].to_pylist()]
+    return keys, values
+
+
+def unknown_subscriber_rejects(piece: RatedPiece) -> list[bytes]:
+    """Rated rows the engine rejected (unknown subscriber or plan) as dead letters too."""
+    rated = piece.rated
+    if not rated.num_rows:
+        return []
+    rejected = rated.filter(pc.equal(rated["status"], "rejected"))
+    return [
+        reject_message(Reject("network", piece.origin, position, reason or "", b"", record_id, msisdn))
+        for position, reason, record_id, msisdn in zip(
+            rejected["position"].to_pylist(), rejected["reason"].to_pylist(),
+            rejected["record_id"].to_pylist(), rejected["msisdn"].to_pylist(),
+        )
+    ]
+
+
+class _Partition(StatefulSinkPartition[RatedPiece, None]):
+    def __init__(self, producer: Producer, topics: "OutputTopics", flush_timeout_s: float) -> None:
+        self._producer = producer
+        self._topics = topics
+        self._flush_timeout_s = flush_timeout_s
+        self._failures: list[str] = []
+
+    def _delivered(self, error: object, _message: object) -> None:
+        if error is not None:
+            self._failures.append(str(error))
+
+    def write_batch(self, values: list[RatedPiece]) -> None:
+        for piece in values:
+            keys, lines = rated_messages(piece)
+            self._produce(self._topics.rated, zip(keys, lines))
+            dead = [reject_message(r) for r in piece.rejects] + unknown_subscriber_rejects(piece)
+            self._produce(self._topics.rejects, ((b"", d) for d in dead))
+            if piece.alerts.num_rows:
+                alerts = piece.alerts.drop_columns([c for c in ("seq",) if c in piece.alerts.column_names])
+                alert_keys = [m.encode() for m in alerts["msisdn"].to_pylist()]
+                self._produce(self._topics.alerts, zip(alert_keys, (a.encode() for a in ndjson_lines(alerts))))
+        self._producer.poll(0)
+
+    def _produce(self, topic: str, messages: Iterable[tuple[bytes, bytes]]) -> None:
+        for key, value in messages:
+            while True:
+                try:
+                    self._producer.produce(topic, value=value, key=key, on_delivery=self._delivered)
+                    break
+                except BufferError:
+                    self._producer.poll(0.05)
+
+    def snapshot(self) -> None:
+        self._flush()
+        return None
+
+    def close(self) -> None:
+        self._flush()
+
+    def _flush(self) -> None:
+        remaining = self._producer.flush(self._flush_timeout_s)
+        if remaining:
+            raise KafkaDeliveryError(f"{remaining} output messages not acknowledged within {self._flush_timeout_s:g} s")
+        if self._failures:
+            first, self._failures = self._failures[0], []
+            raise KafkaDeliveryError(f"output messages failed: {first}")
+
+
+class OutputTopics:
+    """Where the rated stream goes; `prefix` lets several environments share one cluster."""
+
+    def __init__(self, rated: str, rejects: str, alerts: str) -> None:
+        self.rated, self.rejects, self.alerts = rated, rejects, alerts
+
+
+class KafkaRatedSink(FixedPartitionedSink[RatedPiece, None]):
+    """Rated pieces to the output topics; one partition per rating shard, spread over workers."""
+
+    def __init__(self, conf: Mapping[str, str], topics: OutputTopics, shards: int, flush_timeout_s: float = 60.0) -> None:
+        self._conf = dict(conf)
+        self._topics = topics
+        self._shards = shards
+        self._flush_timeout_s = flush_timeout_s
+
+    def list_parts(self) -> list[str]:
+        return [str(s) for s in range(self._shards)]
+
+    def part_fn(self, item_key: str) -> int:
+        return int(item_key) % self._shards
+
+    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _Partition:
+        try:
+            producer = shared_producer(self._conf)
+        except KafkaException as exc:
+            raise KafkaDeliveryError(f"cannot create the Kafka producer: {exc}") from exc
+        return _Partition(producer, self._topics, self._flush_timeout_s)
