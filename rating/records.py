@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.json as pj
 
-from rating.money import MONEY_TYPE, micro_from_text
+from rating.money import MONEY_TYPE, micro_from_money_array, micro_from_text
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 SERVICES = ("voice", "sms", "data")
@@ -415,7 +415,7 @@ def load_subscribers(source: str | Path) -> Subscribers:
     else:
         data = source.encode("utf-8")
     try:
-        header = pcsv.read_csv(io.BytesIO(data), read_options=pcsv.ReadOptions(skip_rows_after_names=0)).schema.names
+        header = pcsv.read_csv(io.BytesIO(data.split(b"\n", 1)[0] + b"\n")).schema.names
         table = pcsv.read_csv(
             io.BytesIO(data),
             convert_options=pcsv.ConvertOptions(
@@ -424,18 +424,74 @@ def load_subscribers(source: str | Path) -> Subscribers:
         )
     except pa.ArrowInvalid as exc:
         raise ReferenceDataError(f"subscribers: not a CSV with a header row: {str(exc).splitlines()[0]}") from None
-    n = table.num_rows
-    names = set(table.schema.names)
     for col in ("msisdn", "plan_id", "payment", "cycle_day"):
-        if col not in names:
+        if col not in table.schema.names:
             raise ReferenceDataError(f"subscribers: missing column {col}")
+    columns = _subscriber_columns(table)
+    if columns is None:  # something is wrong: find and name the first bad line
+        columns = _subscriber_columns_line_by_line(table)
+    return Subscribers(columns)
+
+
+_DIGITS_1_18 = r"^[0-9]{1,18}$"
+_MONEY_TEXT = r"^[+-]?([0-9]{1,12}(\.[0-9]{0,6})?|\.[0-9]{1,6})$"
+
+
+def _text_column(table: pa.Table, name: str, default: str = "") -> pa.Array:
+    if name not in table.schema.names:
+        return pa.array(np.full(table.num_rows, default, dtype=object), pa.string())
+    return pc.utf8_trim_whitespace(table[name].combine_chunks())
+
+
+def _subscriber_columns(table: pa.Table) -> dict[str, np.ndarray] | None:
+    """Columns checked and converted with Arrow compute; None if any value is invalid."""
+    msisdn = _text_column(table, "msisdn")
+    payment = _text_column(table, "payment")
+    status = _text_column(table, "status", "active")
+    status = pc.if_else(pc.equal(status, ""), "active", status)
+    day_text = _text_column(table, "cycle_day")
+    ok = _np_bool(pc.match_substring_regex(msisdn, _DIGITS_1_18))
+    ok &= _np_bool(pc.is_in(payment, value_set=pa.array(["prepaid", "postpaid"])))
+    ok &= _np_bool(pc.is_in(status, value_set=pa.array(SUBSCRIBER_STATUSES)))
+    day_ok = _np_bool(pc.match_substring_regex(day_text, r"^[0-9]{1,2}$"))
+    day = pc.cast(pc.if_else(pa.array(day_ok), day_text, "0"), pa.int64()).to_numpy(zero_copy_only=False)
+    ok &= day_ok & (day >= 1) & (day <= 28)
+    money = {}
+    for name, empty_value in (("balance", 0), ("credit_limit", -1)):
+        text = _text_column(table, name)
+        empty = _np_bool(pc.equal(text, ""))
+        good = _np_bool(pc.match_substring_regex(text, _MONEY_TEXT))
+        ok &= empty | good
+        micro, _ = micro_from_money_array(pc.cast(pc.if_else(pa.array(good), text, "0"), MONEY_TYPE))
+        money[name] = np.where(empty, empty_value, micro)
+    ok &= (money["credit_limit"] >= 0) | (money["credit_limit"] == -1)
+    if not ok.all():
+        return None
+
+    def obj(arr: pa.Array) -> np.ndarray:
+        return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+
+    return {
+        "msisdn": obj(msisdn),
+        "account_id": obj(_text_column(table, "account_id")),
+        "plan_id": obj(_text_column(table, "plan_id")),
+        "payment": obj(payment),
+        "status": obj(status),
+        "cycle_day": day.astype(np.int8),
+        "balance": money["balance"].astype(np.int64),
+        "credit_limit": money["credit_limit"].astype(np.int64),
+        "segment": obj(_text_column(table, "segment")),
+    }
+
+
+def _subscriber_columns_line_by_line(table: pa.Table) -> dict[str, np.ndarray]:
+    """The same conversion one line at a time, raising on the first bad line (error path)."""
+    n = table.num_rows
 
     def text(name: str, default: str = "") -> np.ndarray:
-        if name not in names:
-            return np.full(n, default, dtype=object)
-        return np.asarray(table[name].to_pylist(), dtype=object)
+        return np.asarray(_text_column(table, name, default).to_pylist(), dtype=object)
 
-    msisdn = np.asarray([s.strip() for s in text("msisdn")], dtype=object)
+    msisdn = text("msisdn")
     payment = text("payment")
     status = text("status", "active")
     status[status == ""] = "active"
@@ -445,7 +501,7 @@ def load_subscribers(source: str | Path) -> Subscribers:
     cycle_day = np.zeros(n, dtype=np.int8)
     balance = np.zeros(n, dtype=np.int64)
     limit = np.full(n, -1, dtype=np.int64)
-    for i in range(n):  # reference load, once per refresh: clear per-line errors matter more
+    for i in range(n):
         line = i + 2
         if not _MSISDN.match(msisdn[i]):
             raise ReferenceDataError(f"subscribers line {line}: msisdn: expected 1-18 digits, got {msisdn[i]!r}")
@@ -461,24 +517,25 @@ def load_subscribers(source: str | Path) -> Subscribers:
             raise ReferenceDataError(f"subscribers line {line}: cycle_day: expected 1-28, got {cycle_raw[i]!r}")
         cycle_day[i] = day
         for raw_value, out, name in ((balance_raw[i], balance, "balance"), (limit_raw[i], limit, "credit_limit")):
-            if raw_value.strip() == "":
+            if raw_value == "":
                 continue
             try:
-                out[i] = micro_from_text(raw_value)
+                value = micro_from_text(raw_value)
             except ValueError as exc:
                 raise ReferenceDataError(f"subscribers line {line}: {name}: {exc}") from None
-            if name == "credit_limit" and out[i] < 0:
+            if not -(10**18) < value < 10**18:
+                raise ReferenceDataError(f"subscribers line {line}: {name}: too large")
+            out[i] = value
+            if name == "credit_limit" and value < 0:
                 raise ReferenceDataError(f"subscribers line {line}: credit_limit: may not be negative")
-    return Subscribers(
-        {
-            "msisdn": msisdn,
-            "account_id": text("account_id"),
-            "plan_id": text("plan_id"),
-            "payment": payment,
-            "status": status,
-            "cycle_day": cycle_day,
-            "balance": balance,
-            "credit_limit": limit,
-            "segment": text("segment"),
-        }
-    )
+    return {
+        "msisdn": msisdn,
+        "account_id": text("account_id"),
+        "plan_id": text("plan_id"),
+        "payment": payment,
+        "status": status,
+        "cycle_day": cycle_day,
+        "balance": balance,
+        "credit_limit": limit,
+        "segment": text("segment"),
+    }

@@ -117,3 +117,15 @@ def test_subscriber_with_cycle_day_out_of_range_is_refused_with_line_number():
     bad = SUBSCRIBERS.replace("2026-01-01,25,", "2026-01-01,31,")
     with pytest.raises(ReferenceDataError, match=r"subscribers line 8: cycle_day: expected 1-28"):
         load_subscribers(bad)
+
+
+def test_subscriber_balance_with_seven_decimals_is_refused_naming_line_and_field():
+    bad = SUBSCRIBERS.replace(",1,10.00,,", ",1,10.0000001,,")
+    with pytest.raises(ReferenceDataError, match=r"subscribers line 3: balance: more than 6 decimal places"):
+        load_subscribers(bad)
+
+
+def test_subscriber_status_defaults_to_active_and_whitespace_is_trimmed():
+    text = "msisdn,plan_id,payment,cycle_day,balance\n 447700000009 ,PAYG,prepaid, 3 , 4.5\n"
+    sub = load_subscribers(text).get("447700000009")
+    assert (sub.status, sub.cycle_day, sub.balance, sub.credit_limit) == ("active", 3, 4_500_000, None)
