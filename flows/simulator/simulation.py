@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, nullcontext
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -50,39 +53,144 @@ PROGRESS_STEP = 100
 
 def simulate(out: Path, subscribers: int = 2000, days: int = 7, seed: int = 1,
              start: date = date(2026, 11, 1), fault_rate: float = 0.01,
-             progress: bool = True) -> SimulationSummary:
+             progress: bool = True, workers: int | None = None) -> SimulationSummary:
     """Write a simulated operator's files to `out` and return what was written.
 
     Files (SPEC sections 1 and 2): network.ndjson, billed.ndjson, adjustments.ndjson,
     subscribers.csv, provisioning.csv, catalog.yaml and truth.ndjson (one line per injected
     fault). Money in JSON lines is a decimal string with 6 decimals ("0.123400"), timestamps
-    are RFC 3339 UTC with `Z`. The same arguments always give byte-identical files.
+    are RFC 3339 UTC with `Z`. The same arguments always give byte-identical files, whatever
+    the number of `workers` (processes simulating chunks of subscribers side by side;
+    default: one per CPU, at most one per chunk).
     Raises ValueError (one line) for arguments that cannot be simulated.
     """
     out = Path(out)
-    _check_arguments(out, subscribers, days, seed, start, fault_rate)
+    _check_arguments(out, subscribers, days, seed, start, fault_rate, workers)
     out.mkdir(parents=True, exist_ok=True)
-    catalog = catalog_document()
-    catalog_text = yaml.safe_dump(catalog, sort_keys=False, width=120)
+    settings = _Settings(subscribers, days, seed, start, fault_rate)
+    catalog_text = yaml.safe_dump(catalog_document(), sort_keys=False, width=120)
     (out / "catalog.yaml").write_text(catalog_text, encoding="ascii", newline="\n")
 
-    run = _Run(out, catalog, subscribers, days, seed, start, fault_rate)
-    run.lines["catalog.yaml"] = catalog_text.count("\n")
+    size = max(1, min(subscribers, CHUNK_EVENTS // (days * EVENTS_PER_SUBSCRIBER_DAY)))
+    chunks = [(number, first, min(size, subscribers - first))
+              for number, first in enumerate(range(0, subscribers, size))]
+    workers = min(workers or os.cpu_count() or 1, len(chunks))
+    totals = _Totals(settings)
+    totals.lines["catalog.yaml"] = catalog_text.count("\n")
     bar = _progress_bar(progress)
     with bar if bar is not None else nullcontext(), ExitStack() as files:
         task = bar.add_task("simulating subscribers", total=subscribers) if bar is not None else None
-        if bar is not None:
-            run.advance = lambda done: bar.advance(task, done)
-        run.open(files)
-        chunk = max(1, min(subscribers, CHUNK_EVENTS // (days * EVENTS_PER_SUBSCRIBER_DAY)))
-        for number, first in enumerate(range(0, subscribers, chunk)):
-            run.chunk(number, first, min(chunk, subscribers - first))
-        run.finish()
-    return run.summary()
+        handles = _open_outputs(out, files)
+        if workers == 1:
+            advance = (lambda done: bar.advance(task, done)) if bar is not None else None
+            outputs = (_simulated_chunk(settings, *chunk, advance=advance) for chunk in chunks)
+        else:
+            pool = files.enter_context(ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn")))
+            outputs = pool.map(_simulated_chunk, *zip(*[(settings, *chunk) for chunk in chunks]))
+        for (_, _, count), output in zip(chunks, outputs):
+            totals.add(output, handles)
+            if bar is not None and workers > 1:
+                bar.advance(task, count)
+        totals.finish(handles)
+    return totals.summary(out)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Settings:
+    """The arguments every chunk is simulated from."""
+
+    subscribers: int
+    days: int
+    seed: int
+    start: date
+    fault_rate: float
+
+
+@dataclasses.dataclass(frozen=True)
+class _ChunkOutput:
+    """What one chunk produced: text per output file and its counts."""
+
+    text: dict[str, str]
+    lines: dict[str, int]
+    faults: dict[str, int]
+    populations: dict[str, int]
+    gap_amount: list[Decimal]
+    gap_records: list[int]
+
+
+def _simulated_chunk(settings: _Settings, number: int, first: int, count: int,
+                     advance: Callable[[int], None] | None = None) -> _ChunkOutput:
+    """Chunk `number` (subscribers first .. first+count-1): a pure function of its
+    arguments, so chunks can be simulated in any process and in any order."""
+    chunk = _Chunk(settings, number)
+    if advance is not None:
+        chunk.advance = advance
+    chunk.chunk(number, first, count)
+    return chunk.output()
+
+
+def _open_outputs(out: Path, files: ExitStack) -> dict[str, TextIO]:
+    handles = {}
+    for name in OUTPUT_FILES:
+        if name != "catalog.yaml":
+            # newline="\n" keeps the bytes identical on every platform
+            handles[name] = files.enter_context(
+                open(out / name, "w", encoding="ascii", newline="\n", buffering=1 << 20))
+    handles["subscribers.csv"].write(csv_line(SUBSCRIBER_COLUMNS))
+    handles["provisioning.csv"].write(csv_line(PROVISIONING_COLUMNS))
+    return handles
+
+
+class _Totals:
+    """Counts over all chunks, and the element outages that span them."""
+
+    def __init__(self, settings: _Settings):
+        self.settings = settings
+        self.gaps = _element_gaps(settings)
+        self.gap_amount = [ZERO] * len(self.gaps)
+        self.gap_records = [0] * len(self.gaps)
+        self.lines = {name: 0 for name in OUTPUT_FILES}
+        self.faults = {kind: 0 for kind in FAULT_KINDS}
+        self.populations = {kind: 0 for kind in FAULT_KINDS}
+        self.populations["element_gap"] = len(ELEMENTS) * settings.days
+
+    def add(self, output: _ChunkOutput, handles: dict[str, TextIO]) -> None:
+        for name, text in output.text.items():
+            handles[name].write(text)
+        for totals, counts in ((self.lines, output.lines), (self.faults, output.faults),
+                               (self.populations, output.populations)):
+            for key, count in counts.items():
+                totals[key] += count
+        self.gap_amount = [a + b for a, b in zip(self.gap_amount, output.gap_amount)]
+        self.gap_records = [a + b for a, b in zip(self.gap_records, output.gap_records)]
+
+    def finish(self, handles: dict[str, TextIO]) -> None:
+        """The element_gap truth: known only once every chunk has lost its records."""
+        for g in range(len(self.gaps)):
+            handles["truth.ndjson"].write(truth_line(
+                "element_gap", element_id=ELEMENTS[self.gaps.element[g]],
+                interval_start=rfc3339(self.gaps.start[g]), interval_end=rfc3339(self.gaps.end[g]),
+                amount=self.gap_amount[g], records=self.gap_records[g]))
+            self.faults["element_gap"] += 1
+            self.lines["truth.ndjson"] += 1
+
+    def summary(self, out: Path) -> SimulationSummary:
+        s = self.settings
+        return SimulationSummary(
+            out=out, subscribers=s.subscribers, days=s.days, seed=s.seed,
+            fault_rate=s.fault_rate, files=dict(self.lines), faults=dict(self.faults),
+            populations=dict(self.populations))
+
+
+def _element_gaps(settings: _Settings) -> ElementGaps:
+    midnights = local_midnights(settings.start, settings.days)
+    return element_gaps(np.random.default_rng([settings.seed, 0]), len(ELEMENTS), midnights,
+                        settings.fault_rate)
 
 
 def _check_arguments(out: Path, subscribers: int, days: int, seed: int, start: date,
-                     fault_rate: float) -> None:
+                     fault_rate: float, workers: int | None) -> None:
     if not isinstance(subscribers, int) or subscribers < 1:
         raise ValueError(f"subscribers must be a whole number of at least 1, not {subscribers!r}")
     if subscribers > 100_000_000:
@@ -97,6 +205,8 @@ def _check_arguments(out: Path, subscribers: int, days: int, seed: int, start: d
         raise ValueError(f"start must be a date, not {start!r}")
     if not 0 <= fault_rate <= 0.5:
         raise ValueError(f"fault rate must be between 0 and 0.5, not {fault_rate}")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a whole number of at least 1, not {workers!r}")
     if out.exists() and not out.is_dir():
         raise ValueError(f"output {out} exists and is not a directory")
     if out.is_dir():
@@ -121,45 +231,41 @@ class _Counters:
     adjustments: int = 0
 
 
-class _Run:
-    """State of one simulation across chunks: open files, counters, outages."""
+class _Chunk:
+    """One chunk of subscribers simulated: its lines and counts, ids scoped by chunk."""
 
-    def __init__(self, out: Path, catalog: dict, subscribers: int, days: int, seed: int,
-                 start: date, fault_rate: float):
-        self.out, self.catalog = out, catalog
-        self.subscribers, self.days, self.seed = subscribers, days, seed
-        self.start, self.fault_rate = start, fault_rate
-        self.midnights = local_midnights(start, days)
+    def __init__(self, settings: _Settings, number: int):
+        self.catalog = catalog_document()
+        self.subscribers, self.days, self.seed = settings.subscribers, settings.days, settings.seed
+        self.start, self.fault_rate = settings.start, settings.fault_rate
+        self.midnights = local_midnights(self.start, self.days)
         self.period_start, self.period_end = int(self.midnights[0]), int(self.midnights[-1])
-        self.plans = {str(p["id"]): p for p in catalog["plans"]}
-        self.gaps: ElementGaps = element_gaps(
-            np.random.default_rng([seed, 0]), len(ELEMENTS), self.midnights, fault_rate)
+        self.plans = {str(p["id"]): p for p in self.catalog["plans"]}
+        self.gaps = _element_gaps(settings)
         self.gap_amount = [ZERO] * len(self.gaps)
         self.gap_records = [0] * len(self.gaps)
+        # ids are unique across chunks by their chunk prefix, so chunks are independent
+        self.id_prefix = f"{number:05d}"
         self.ids = _Counters()
+        self.text: dict[str, list[str]] = {name: [] for name in OUTPUT_FILES if name != "catalog.yaml"}
         self.lines = {name: 0 for name in OUTPUT_FILES}
         self.faults = {kind: 0 for kind in FAULT_KINDS}
         self.populations = {kind: 0 for kind in FAULT_KINDS}
-        self.populations["element_gap"] = len(ELEMENTS) * days
-        self.handles: dict[str, TextIO] = {}
         self.advance: Callable[[int], None] = lambda done: None
 
-    def open(self, files: ExitStack) -> None:
-        for name in OUTPUT_FILES:
-            if name != "catalog.yaml":
-                # newline="\n" keeps the bytes identical on every platform
-                self.handles[name] = files.enter_context(
-                    open(self.out / name, "w", encoding="ascii", newline="\n", buffering=1 << 20))
-        self.handles["subscribers.csv"].write(csv_line(SUBSCRIBER_COLUMNS))
-        self.handles["provisioning.csv"].write(csv_line(PROVISIONING_COLUMNS))
-
     def write(self, name: str, lines: list[str]) -> None:
-        self.handles[name].write("".join(lines))
+        self.text[name].append("".join(lines))
         self.lines[name] += len(lines)
 
     def truth(self, kind: str, **keys) -> str:
         self.faults[kind] += 1
         return truth_line(kind, **keys)
+
+    def output(self) -> _ChunkOutput:
+        return _ChunkOutput(
+            text={name: "".join(parts) for name, parts in self.text.items()},
+            lines=self.lines, faults=self.faults, populations=self.populations,
+            gap_amount=self.gap_amount, gap_records=self.gap_records)
 
     # -- one chunk -------------------------------------------------------------------------
 
@@ -252,15 +358,15 @@ class _Run:
 
     def _adjustment_id(self) -> str:
         self.ids.adjustments += 1
-        return f"T{self.ids.adjustments:011d}"
+        return f"T{self.id_prefix}{self.ids.adjustments:07d}"
 
     def _record_id(self) -> str:
         self.ids.records += 1
-        return f"R{self.ids.records:011d}"
+        return f"R{self.id_prefix}{self.ids.records:07d}"
 
     def _bill_id(self) -> str:
         self.ids.bills += 1
-        return f"B{self.ids.bills:011d}"
+        return f"B{self.id_prefix}{self.ids.bills:07d}"
 
     def _bill(self, rng: np.random.Generator, subs: Subscribers, traffic: Traffic,
               gap: np.ndarray, rows: dict[str, dict[str, str]], unbilled_sub: np.ndarray,
@@ -455,20 +561,3 @@ class _Run:
         billed.append((billed_at, bill_id, billed_line(
             bill_id, record["record_id"], record["msisdn"], record["service"], record["stamp"],
             record["duration_s"], record["volume_bytes"], charge, billed_at)))
-
-    # -- after the last chunk ---------------------------------------------------------------
-
-    def finish(self) -> None:
-        lines = []
-        for g in range(len(self.gaps)):
-            lines.append(self.truth(
-                "element_gap", element_id=ELEMENTS[self.gaps.element[g]],
-                interval_start=rfc3339(self.gaps.start[g]), interval_end=rfc3339(self.gaps.end[g]),
-                amount=self.gap_amount[g], records=self.gap_records[g]))
-        self.write("truth.ndjson", lines)
-
-    def summary(self) -> SimulationSummary:
-        return SimulationSummary(
-            out=self.out, subscribers=self.subscribers, days=self.days, seed=self.seed,
-            fault_rate=self.fault_rate, files=dict(self.lines), faults=dict(self.faults),
-            populations=dict(self.populations))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -430,3 +431,16 @@ def test_zero_fault_rate_bills_every_network_record_once_and_records_no_truth(tm
     assert sorted(b["record_id"] for b in billed) == sorted(r["record_id"] for r in network)
     assert {r["msisdn"] for r in network} <= {r["msisdn"] for r in csv.DictReader(
         open(summary.out / "subscribers.csv"))}
+
+
+def test_chunks_simulated_in_parallel_processes_give_the_same_bytes(tmp_path, monkeypatch):
+    import flows.simulator.simulation as simulation
+
+    monkeypatch.setattr(simulation, "CHUNK_EVENTS", 2000)  # 2000 // (2 x 30) = 33 per chunk
+    alone = simulate(tmp_path / "alone", subscribers=100, days=2, seed=4, fault_rate=0.05,
+                     progress=False, workers=1)
+    shared = simulate(tmp_path / "shared", subscribers=100, days=2, seed=4, fault_rate=0.05,
+                      progress=False, workers=2)
+    assert alone == dataclasses.replace(shared, out=alone.out)
+    for name in OUTPUT_FILES:
+        assert (alone.out / name).read_bytes() == (shared.out / name).read_bytes(), name
