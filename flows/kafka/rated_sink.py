@@ -45,6 +45,11 @@ def shared_producer(conf: Mapping[str, str]) -> Producer:
         return producer
 
 
+def json_values(table: pa.Table) -> list[bytes]:
+    """One JSON object per row, as message values."""
+    return pc.cast(ndjson_lines(table), pa.binary()).to_pylist()
+
+
 def reject_message(reject: Reject) -> bytes:
     return json.dumps(
         {
@@ -65,7 +70,7 @@ def rated_messages(piece: RatedPiece) -> tuple[list[bytes], list[bytes]]:
     if not rated.num_rows:
         return [], []
     rated = rated.append_column("source", source_column(piece.origin, rated["position"])).drop_columns(["position"])
-    values = [line.encode() for line in ndjson_lines(rated)]
+    values = json_values(rated)
     keys = [m.encode() for m in rated["msisdn"].to_pylist()]
     return keys, values
 
@@ -105,7 +110,7 @@ class _Partition(StatefulSinkPartition[RatedPiece, None]):
             if piece.alerts.num_rows:
                 alerts = piece.alerts.drop_columns([c for c in ("seq",) if c in piece.alerts.column_names])
                 alert_keys = [m.encode() for m in alerts["msisdn"].to_pylist()]
-                self._produce(self._topics.alerts, zip(alert_keys, (a.encode() for a in ndjson_lines(alerts))))
+                self._produce(self._topics.alerts, zip(alert_keys, json_values(alerts)))
         self._producer.poll(0)
 
     def _produce(self, topic: str, messages: Iterable[tuple[bytes, bytes]]) -> None:

@@ -1,0 +1,133 @@
+"""Fixtures for the streaming flow: a simulated day, topics under a unique prefix, store reads.
+
+The day is small (300 subscribers, about 7,600 network records) so each run takes a few
+seconds; every expectation is computed independently by `revguard rate` on the same file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from flows.kafka.produce import produce_ndjson
+from flows.kafka.topics import ensure_topics
+from flows.load import load_directory
+from flows.rate_file import rate_file
+from flows.simulator import simulate
+from flows.streaming import StreamTopics
+
+REPO = Path(__file__).resolve().parents[2]
+PARTITIONS = 3
+
+
+@dataclass(frozen=True)
+class Day:
+    directory: Path
+    rated_by_file: Path  # `revguard rate` output for network.ndjson, no adjustments
+
+
+@pytest.fixture(scope="session")
+def simulated_day(tmp_path_factory: pytest.TempPathFactory) -> Day:
+    directory = tmp_path_factory.mktemp("day")
+    simulate(directory, subscribers=300, days=1, seed=11)
+    rated = directory / "rated.ndjson"
+    rate_file(directory / "catalog.yaml", directory / "subscribers.csv", directory / "network.ndjson", rated)
+    return Day(directory, rated)
+
+
+@pytest.fixture
+def stream_topics(kafka_bootstrap: str) -> StreamTopics:
+    """Every topic of the flow under a prefix of its own, inputs created with 3 partitions."""
+    topics = StreamTopics.with_prefix(f"t{uuid.uuid4().hex[:10]}.")
+    ensure_topics({"bootstrap.servers": kafka_bootstrap}, PARTITIONS, topics.all())
+    return topics
+
+
+def produce_file(bootstrap: str, path: Path, topic: str) -> int:
+    return produce_ndjson(path, topic, {"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
+
+
+def produce_lines(bootstrap: str, lines: list[str], topic: str, directory: Path) -> int:
+    path = directory / f"lines-{uuid.uuid4().hex[:6]}.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    return produce_file(bootstrap, path, topic)
+
+
+def load_reference(client, directory: Path) -> None:
+    load_directory(client, directory, reference_only=True)
+
+
+def rated_rows_of_file(rated: Path) -> list[tuple]:
+    """(record_id, status, charge, total, unfunded, balance_after) of each `revguard rate` line."""
+    rows = []
+    for line in rated.read_text().splitlines():
+        r = json.loads(line)
+        rows.append(_row(r["record_id"], r["status"], r.get("charge"), r.get("total"), r.get("unfunded"), r.get("balance_after")))
+    return sorted(rows)
+
+
+def rated_rows_of_store(client) -> list[tuple]:
+    result = client.query(
+        "SELECT record_id, status, toString(charge), toString(total), toString(unfunded), toString(balance_after) "
+        "FROM revguard.rated_usage FINAL"
+    ).result_rows
+    return sorted(_row(*r) for r in result)
+
+
+def _row(record_id, status, charge, total, unfunded, balance_after) -> tuple:
+    def money(value):
+        return Decimal(value) if value not in (None, "", "\\N") else None
+
+    # The store keeps 0 where the engine leaves money null (duplicates, rejects).
+    return (record_id, status, money(charge) or Decimal(0), money(total) or Decimal(0),
+            money(unfunded) or Decimal(0), money(balance_after))
+
+
+def balances_of_store(client) -> dict[str, tuple]:
+    rows = client.query(
+        "SELECT msisdn, toString(balance), blocked, toString(cycle_total) FROM revguard.balances FINAL"
+    ).result_rows
+    return {m: (b, blocked, total) for m, b, blocked, total in rows}
+
+
+def alerts_of_store(client) -> list[str]:
+    return sorted(r[0] for r in client.query("SELECT alert_id FROM revguard.alerts FINAL").result_rows)
+
+
+def flow_command(bootstrap: str, topics: StreamTopics, *extra: str) -> list[str]:
+    prefix = topics.network[: -len(StreamTopics().network)]
+    return [
+        sys.executable, "-m", "flows.cli", "--kafka-bootstrap", bootstrap, "run", "rating",
+        "--topic-prefix", prefix, "--partitions", str(PARTITIONS), *extra,
+    ]
+
+
+def flow_process(command: list[str], home: Path, store_url: str, log: Path) -> subprocess.Popen:
+    environment = {**os.environ, "REVGUARD_HOME": str(home), "REVGUARD_CLICKHOUSE_URL": store_url}
+    with log.open("ab") as output:
+        return subprocess.Popen(command, cwd=REPO, env=environment, stdout=output, stderr=subprocess.STDOUT)
+
+
+def wait_for(process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(f"flow did not stop within {timeout} s:\n{log.read_text()[-3000:]}")
+    assert code == 0, f"flow exited with {code}:\n{log.read_text()[-3000:]}"
+
+
+def wait_until(condition, timeout: float = 30.0, every: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(every)
