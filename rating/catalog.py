@@ -24,11 +24,11 @@ from __future__ import annotations
 import re
 import zoneinfo
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
 import yaml
-from decimal import Decimal, InvalidOperation
 
 from rating.money import fraction_from_text, micro_from_text
 

@@ -60,12 +60,12 @@ from rating.balances import postpaid_totals, prepaid_ledger
 from rating.calendar import cycle_numbers, cycle_start_us, local_times, offpeak_mask
 from rating.catalog import Catalog
 from rating.classes import longest_prefix_match
-from rating.hashing import string_hashes
+from rating.duplicates import duplicate_flags, key_order, record_keys, remember_rated
 from rating.grouped import cumsum_before, group_firsts, regrouped, running_max
 from rating.money import MONEY_TYPE, micro_from_money_array, money_array
 from rating.prices import DATA, SERVICE_NAMES, SMS, VOICE, PlanTable, charges_micro, plan_table, tax_micro
 from rating.records import NETWORK_SCHEMA, TIMESTAMP, Subscribers
-from rating.state import RatingState, expiry_of
+from rating.state import RatingState
 from rating.units import data_billable_bytes, voice_billable_seconds
 
 RATED_COLUMNS = pa.schema(
@@ -267,9 +267,9 @@ def rate_batch(
 
     # Duplicates (rule 1).
     time_wm = running_max(start[order], first_slot, state.watermark_us[o_slot])
-    keys = _record_keys(code, usage["record_id"], order)
-    k_order = _key_order(keys)
-    dup = _duplicates(state, keys, k_order, start[order], time_wm, ~closed)
+    keys = record_keys(code, usage["record_id"], order)
+    k_order = key_order(keys)
+    dup = duplicate_flags(state, keys, k_order, start[order], time_wm, ~closed)
     reason[order[dup]] = _R_DUP
     rated_o = ~closed & ~dup
     r_idx = order[rated_o]  # rated rows in processing order
@@ -312,94 +312,15 @@ def rate_batch(
 
     prepaid = known & reference.subscriber_prepaid[subc]
 
-    alerts: list[dict[str, np.ndarray]] = []
+    # Prepaid balances (rule 7) and postpaid cycle totals (rule 8).
+    pre_r = r_idx[prepaid[r_idx]]
+    pre = _prepaid_effects(state, catalog, adj, pre_r, slot, seq, start, total, usage["record_id"])
     unfunded = np.zeros(n, dtype=np.int64)
     balance_after = np.zeros(n, dtype=np.int64)
-    touched_seq: dict[str, np.ndarray] = {}
-
-    # Prepaid balances (rule 7): usage debits and adjustment credits, in processing order.
-    pre_r = r_idx[prepaid[r_idx]]
-    # Adjustments go first so that the stable sort puts them before usage of equal seq.
-    ev_slot = np.concatenate([adj["slot"], slot[pre_r]])
-    ev_seq = np.concatenate([adj["seq"], seq[pre_r]])
-    ev_usage = np.concatenate([np.zeros(adj["slot"].size, bool), np.ones(pre_r.size, bool)])
-    ev_row = np.concatenate([np.arange(adj["slot"].size), pre_r])
-    ev_debit = np.concatenate([np.zeros(adj["slot"].size, np.int64), total[pre_r]])
-    ev_credit = np.concatenate([adj["amount"], np.zeros(pre_r.size, np.int64)])
-    if adj["slot"].size:
-        e_by_seq = np.argsort(ev_seq, kind="stable")
-        e_order = e_by_seq[np.argsort(ev_slot[e_by_seq], kind="stable")]
-    else:
-        e_order = np.arange(pre_r.size)  # usage rows are in processing order already
-    e_slot = ev_slot[e_order]
-    e_first = group_firsts([e_slot])
-    ledger = prepaid_ledger(
-        e_first, state.balance[e_slot], state.blocked[e_slot], ev_debit[e_order], ev_credit[e_order],
-        ev_usage[e_order], catalog.low_balance_threshold,
-    )
-    e_usage = ev_usage[e_order]
-    e_row = ev_row[e_order]
-    unfunded[e_row[e_usage]] = ledger.unfunded[e_usage]
-    balance_after[e_row[e_usage]] = ledger.balance_after[e_usage]
-    e_last = np.ones(e_slot.size, dtype=bool)
-    e_last[:-1] = e_slot[1:] != e_slot[:-1]
-    state.balance[e_slot[e_last]] = ledger.balance_after[e_last]
-    state.blocked[e_slot[e_last]] = ledger.blocked_after[e_last]
-    e_time = np.concatenate([adj["time"], start[pre_r]])[e_order]
-    n_adj = adj["slot"].size
-    for kind, mask in (("low_balance", ledger.low_balance), ("prepaid_cutoff", ledger.cutoff)):
-        hit = np.flatnonzero(mask)
-        if hit.size == 0:
-            continue
-        alerts.append({
-            "kind": np.full(hit.size, kind, dtype=object),
-            "slot": e_slot[hit],
-            "record_id": _event_record_ids(e_order[hit], n_adj, adj["id"], usage["record_id"], pre_r),
-            "time": e_time[hit],
-            "balance": ledger.balance_after[hit],
-            "balance_valid": np.ones(hit.size, bool),
-            "cycle_total": np.zeros(hit.size, np.int64),
-            "cycle_total_valid": np.zeros(hit.size, bool),
-            "threshold": np.full(hit.size, catalog.low_balance_threshold, np.int64),
-            "seq": ev_seq[e_order][hit],
-        })
-    touched_seq["prepaid"] = (e_slot, ev_seq[e_order])
-
-    # Postpaid cycle totals (rule 8) and allowance pools, per (slot, cycle).
+    unfunded[pre_r] = pre.unfunded
+    balance_after[pre_r] = pre.balance_after
     c_idx = r_idx[regrouped([slot[r_idx], cycle[r_idx] - cyc_lo], [slot_span, cyc_span])]
-    c_slot, c_cycle = slot[c_idx], cycle[c_idx]
-    c_first = group_firsts([c_slot, c_cycle])
-    c_ring = (c_cycle & 1).astype(np.int64)
-    c_in_ring = state.ring_cycle[c_slot, c_ring] == c_cycle
-    c_post = ~prepaid[c_idx]
-    open_total = np.where(c_in_ring, state.cycle_total[c_slot, c_ring], 0)
-    open_flags = np.where(c_in_ring, state.alerted[c_slot, c_ring], 0).astype(np.int64)
-    limit = np.where(known[c_idx], subs["credit_limit"][subc[c_idx]], -1)
-    post_total = np.where(c_post, total[c_idx], 0)
-    totals = postpaid_totals(c_first, open_total, open_flags, post_total, np.where(c_post, limit, -1))
-    for kind, mask, thr in (
-        ("credit_warning", totals.warning, (limit * 4 + 4) // 5),
-        ("credit_limit_reached", totals.limit_reached, limit),
-    ):
-        hit = np.flatnonzero(mask)
-        if hit.size == 0:
-            continue
-        rows = c_idx[hit]
-        alerts.append({
-            "kind": np.full(hit.size, kind, dtype=object),
-            "slot": c_slot[hit],
-            "record_id": _take_str(usage["record_id"], rows),
-            "time": start[rows],
-            "balance": np.zeros(hit.size, np.int64),
-            "balance_valid": np.zeros(hit.size, bool),
-            "cycle_total": totals.cycle_total[hit],
-            "cycle_total_valid": np.ones(hit.size, bool),
-            "threshold": thr[hit],
-            "seq": seq[rows],
-        })
-    flags_after = open_flags | totals.warning.astype(np.int64) | (totals.limit_reached.astype(np.int64) << 1)
-    flags_after = _running_or(flags_after, c_first)
-    touched_seq["rated"] = (c_slot, seq[c_idx])
+    post = _postpaid_effects(state, c_idx, slot, cycle, seq, start, total, prepaid, known, subs["credit_limit"][subc], usage["record_id"])
 
     # Watermarks move with every candidate row, rated or not.
     if o_slot.size:
@@ -407,8 +328,8 @@ def rate_batch(
         last[:-1] = o_slot[1:] != o_slot[:-1]
         state.watermark_cycle[o_slot[last]] = cyc_wm[last]
         state.watermark_us[o_slot[last]] = time_wm[last]
-    _update_ring(state, c_slot, c_cycle, c_first, c_idx, service, allowance_units, totals.cycle_total, flags_after)
-    _remember(state, keys, k_order, start[order], o_slot, rated_o)
+    _update_ring(state, post, c_idx, service, allowance_units)
+    remember_rated(state, keys, k_order, start[order], o_slot, rated_o)
 
     rated = _rated_table(
         usage, reason, known, plan, prepaid, dest_class, zone, roaming, offpeak, billable,
@@ -417,9 +338,128 @@ def rate_batch(
     )
     return RatedBatch(
         rated=rated,
-        alerts=_alerts_table(state, alerts),
-        balances=_balances_table(state, reference, touched_seq),
+        alerts=_alerts_table(state, pre.alerts + post.alerts),
+        balances=_balances_table(state, reference, [pre.touched, post.touched]),
     )
+
+
+@dataclass(frozen=True)
+class _PrepaidEffects:
+    unfunded: np.ndarray  # per prepaid rated row, in the order given
+    balance_after: np.ndarray
+    alerts: list[dict[str, np.ndarray]]
+    touched: tuple[np.ndarray, np.ndarray]  # (slot, seq) of every event
+
+
+def _prepaid_effects(
+    state: RatingState, catalog: Catalog, adj: dict[str, np.ndarray], rows: np.ndarray, slot: np.ndarray,
+    seq: np.ndarray, start: np.ndarray, total: np.ndarray, record_id: pa.ChunkedArray,
+) -> _PrepaidEffects:
+    """Debits of rated prepaid ``rows`` (in processing order) and adjustment credits; updates state."""
+    n_adj = adj["slot"].size
+    # Adjustments go first so that the stable sort puts them before usage of equal seq.
+    ev_slot = np.concatenate([adj["slot"], slot[rows]])
+    ev_seq = np.concatenate([adj["seq"], seq[rows]])
+    ev_usage = np.concatenate([np.zeros(n_adj, bool), np.ones(rows.size, bool)])
+    ev_debit = np.concatenate([np.zeros(n_adj, np.int64), total[rows]])
+    ev_credit = np.concatenate([adj["amount"], np.zeros(rows.size, np.int64)])
+    if n_adj:
+        by_seq = np.argsort(ev_seq, kind="stable")
+        order = by_seq[np.argsort(ev_slot[by_seq], kind="stable")]
+    else:
+        order = np.arange(rows.size)  # usage rows are in processing order already
+    e_slot, e_seq, e_usage = ev_slot[order], ev_seq[order], ev_usage[order]
+    first = group_firsts([e_slot])
+    ledger = prepaid_ledger(
+        first, state.balance[e_slot], state.blocked[e_slot], ev_debit[order], ev_credit[order],
+        e_usage, catalog.low_balance_threshold,
+    )
+    last = np.ones(e_slot.size, dtype=bool)
+    last[:-1] = first[1:]
+    state.balance[e_slot[last]] = ledger.balance_after[last]
+    state.blocked[e_slot[last]] = ledger.blocked_after[last]
+
+    unfunded = np.zeros(rows.size, dtype=np.int64)
+    balance_after = np.zeros(rows.size, dtype=np.int64)
+    usage_pos = order[e_usage] - n_adj  # position in ``rows`` of each usage event
+    unfunded[usage_pos] = ledger.unfunded[e_usage]
+    balance_after[usage_pos] = ledger.balance_after[e_usage]
+
+    e_time = np.concatenate([adj["time"], start[rows]])[order]
+    alerts = []
+    for kind, mask in (("low_balance", ledger.low_balance), ("prepaid_cutoff", ledger.cutoff)):
+        hit = np.flatnonzero(mask)
+        if hit.size:
+            ids = _event_record_ids(order[hit], n_adj, adj["id"], record_id, rows)
+            alerts.append(_alert_part(
+                kind, e_slot[hit], ids, e_time[hit], e_seq[hit],
+                threshold=np.full(hit.size, catalog.low_balance_threshold, np.int64),
+                balance=ledger.balance_after[hit],
+            ))
+    return _PrepaidEffects(unfunded, balance_after, alerts, (e_slot, e_seq))
+
+
+@dataclass(frozen=True)
+class _PostpaidEffects:
+    slot: np.ndarray  # per row of c_idx
+    cycle: np.ndarray
+    first: np.ndarray
+    cycle_total: np.ndarray
+    flags: np.ndarray
+    alerts: list[dict[str, np.ndarray]]
+    touched: tuple[np.ndarray, np.ndarray]
+
+
+def _postpaid_effects(
+    state: RatingState, rows: np.ndarray, slot: np.ndarray, cycle: np.ndarray, seq: np.ndarray,
+    start: np.ndarray, total: np.ndarray, prepaid: np.ndarray, known: np.ndarray,
+    credit_limit: np.ndarray, record_id: pa.ChunkedArray,
+) -> _PostpaidEffects:
+    """Cycle-to-date totals of rated ``rows`` (grouped by subscriber and cycle, in order)."""
+    c_slot, c_cycle = slot[rows], cycle[rows]
+    first = group_firsts([c_slot, c_cycle])
+    ring = (c_cycle & 1).astype(np.int64)
+    in_ring = state.ring_cycle[c_slot, ring] == c_cycle
+    postpaid = ~prepaid[rows]
+    open_total = np.where(in_ring, state.cycle_total[c_slot, ring], 0)
+    open_flags = np.where(in_ring, state.alerted[c_slot, ring], 0).astype(np.int64)
+    limit = np.where(known[rows] & postpaid, credit_limit[rows], -1)
+    totals = postpaid_totals(first, open_total, open_flags, np.where(postpaid, total[rows], 0), limit)
+    alerts = []
+    for kind, mask, threshold in (
+        ("credit_warning", totals.warning, (limit * 4 + 4) // 5),  # 80 %, rounded up to a micro-unit
+        ("credit_limit_reached", totals.limit_reached, limit),
+    ):
+        hit = np.flatnonzero(mask)
+        if hit.size:
+            r = rows[hit]
+            alerts.append(_alert_part(
+                kind, c_slot[hit], _take_str(record_id, r), start[r], seq[r],
+                threshold=threshold[hit], cycle_total=totals.cycle_total[hit],
+            ))
+    flags = open_flags | totals.warning.astype(np.int64) | (totals.limit_reached.astype(np.int64) << 1)
+    flags = _running_or(flags, first)
+    return _PostpaidEffects(c_slot, c_cycle, first, totals.cycle_total, flags, alerts, (c_slot, seq[rows]))
+
+
+def _alert_part(
+    kind: str, slot: np.ndarray, record_id: np.ndarray, time: np.ndarray, seq: np.ndarray,
+    threshold: np.ndarray, balance: np.ndarray | None = None, cycle_total: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    k = slot.shape[0]
+    none = np.zeros(k, np.int64)
+    return {
+        "kind": np.full(k, kind, dtype=object),
+        "slot": slot,
+        "record_id": record_id,
+        "time": time,
+        "balance": none if balance is None else balance,
+        "balance_valid": np.full(k, balance is not None),
+        "cycle_total": none if cycle_total is None else cycle_total,
+        "cycle_total_valid": np.full(k, cycle_total is not None),
+        "threshold": threshold,
+        "seq": seq,
+    }
 
 
 def _ensure_slots(state: RatingState, codes: np.ndarray, sub_rows: np.ndarray, subs: dict) -> np.ndarray:
@@ -480,85 +520,15 @@ def _take_str(col: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> np.ndarray:
     return col.take(pa.array(np.asarray(rows, dtype=np.int64))).to_numpy(zero_copy_only=False)
 
 
-def _record_keys(code: np.ndarray, record_id: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
-    """64-bit hashes of (msisdn, record_id), stable across processes."""
-    if rows.size == 0:
-        return np.zeros(0, dtype=np.uint64)
-    return string_hashes(record_id.take(pa.array(rows.astype(np.int64))), seed=code[rows])
-
-
-def _key_order(keys: np.ndarray) -> np.ndarray:
-    """Permutation sorting keys, ties kept in row order (a plain sort, then the rare ties)."""
-    order = np.argsort(keys)
-    ks = keys[order]
-    tied = np.zeros(ks.shape[0], dtype=bool)
-    same = ks[1:] == ks[:-1]
-    tied[1:] |= same
-    tied[:-1] |= same
-    if tied.any():
-        members = np.flatnonzero(tied)
-        order[members] = order[members][np.lexsort((order[members], ks[members]))]
-    return order
-
-
-def _duplicates(
-    state: RatingState, keys: np.ndarray, k_order: np.ndarray, start: np.ndarray,
-    watermark: np.ndarray, eligible: np.ndarray,
-) -> np.ndarray:
-    """Duplicate flag per row (rows in processing order), per the horizon rule."""
-    n = keys.shape[0]
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    found, stored = state.seen.lookup(keys)
-    ks = keys[k_order]
-    first = group_firsts([ks])
-    if first.all() and not found.any():
-        return np.zeros(n, dtype=bool)
-    st, wm, el = start[k_order], watermark[k_order], eligible[k_order]
-    fnd, sst = found[k_order], stored[k_order]
-    idx = np.arange(n)
-    group_start = np.maximum.accumulate(np.where(first, idx, 0))
-    horizon = state.dedup_horizon_us
-    rated = el.copy()
-    while True:
-        last_rated = np.maximum.accumulate(np.where(rated, idx, -1))
-        before = np.empty(n, dtype=np.int64)
-        before[0] = -1
-        before[1:] = last_rated[:-1]
-        in_batch = before >= group_start
-        anchor = np.where(in_batch, st[np.maximum(before, 0)], sst)
-        has_anchor = in_batch | fnd
-        dup = el & has_anchor & (anchor >= wm - horizon)
-        now_rated = el & ~dup
-        if np.array_equal(now_rated, rated):
-            break
-        rated = now_rated
-    out = np.zeros(n, dtype=bool)
-    out[k_order] = dup
-    return out
-
-
-def _remember(
-    state: RatingState, keys: np.ndarray, k_order: np.ndarray, start: np.ndarray, slot: np.ndarray,
-    rated: np.ndarray,
-) -> None:
-    # The newest rated occurrence of a key anchors later duplicates.
-    rows = k_order[rated[k_order]]  # sorted by key, processing order within a key
-    k, s, sl = keys[rows], start[rows], slot[rows]
-    newest = np.ones(k.size, dtype=bool)
-    newest[:-1] = k[:-1] != k[1:]
-    state.seen.add(k[newest], s[newest], sl[newest], lambda slots: expiry_of(state, slots), presorted=True)
-
-
 def _update_ring(
-    state: RatingState, c_slot: np.ndarray, c_cycle: np.ndarray, c_first: np.ndarray, c_idx: np.ndarray,
-    service: np.ndarray, allowance_units: np.ndarray, cycle_total: np.ndarray, flags: np.ndarray,
+    state: RatingState, post: _PostpaidEffects, rows: np.ndarray, service: np.ndarray, allowance_units: np.ndarray,
 ) -> None:
     """Store each touched (subscriber, cycle) still inside the two-cycle window."""
+    c_slot, c_cycle = post.slot, post.cycle
     if c_slot.size == 0:
         return
     last = np.ones(c_slot.size, dtype=bool)
-    last[:-1] = c_first[1:]
+    last[:-1] = post.first[1:]
     window = c_cycle >= state.watermark_cycle[c_slot].astype(np.int64) - 1
     g = np.flatnonzero(last & window)
     g_slot, g_cycle = c_slot[g], c_cycle[g]
@@ -566,10 +536,10 @@ def _update_ring(
     stale = state.ring_cycle[g_slot, g_ring] != g_cycle
     state.used[g_slot[stale], g_ring[stale]] = 0
     state.ring_cycle[g_slot, g_ring] = g_cycle
-    state.cycle_total[g_slot, g_ring] = cycle_total[g]
-    state.alerted[g_slot, g_ring] = flags[g]
-    rows = np.flatnonzero(window)
-    np.add.at(state.used, (c_slot[rows], (c_cycle[rows] & 1).astype(np.int64), service[c_idx[rows]]), allowance_units[c_idx[rows]])
+    state.cycle_total[g_slot, g_ring] = post.cycle_total[g]
+    state.alerted[g_slot, g_ring] = post.flags[g]
+    w = np.flatnonzero(window)
+    np.add.at(state.used, (c_slot[w], (c_cycle[w] & 1).astype(np.int64), service[rows[w]]), allowance_units[rows[w]])
 
 
 def _msisdn_of(state: RatingState, slots: np.ndarray) -> pa.Array:
@@ -637,9 +607,9 @@ def _alerts_table(state: RatingState, parts: list[dict[str, np.ndarray]]) -> pa.
     )
 
 
-def _balances_table(state: RatingState, reference: Reference, touched: dict[str, tuple[np.ndarray, np.ndarray]]) -> pa.Table:
-    slots = np.concatenate([t[0] for t in touched.values()])
-    seqs = np.concatenate([t[1] for t in touched.values()])
+def _balances_table(state: RatingState, reference: Reference, touched: list[tuple[np.ndarray, np.ndarray]]) -> pa.Table:
+    slots = np.concatenate([t[0] for t in touched])
+    seqs = np.concatenate([t[1] for t in touched])
     if slots.size == 0:
         return BALANCE_SCHEMA.empty_table()
     uniq, inverse = np.unique(slots, return_inverse=True)
