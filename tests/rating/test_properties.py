@@ -1,5 +1,6 @@
 """Invariants of rating, checked on generated streams (hypothesis)."""
 import datetime as dt
+import json
 import pickle
 from decimal import Decimal
 
@@ -112,3 +113,24 @@ def test_rated_records_obey_the_money_invariants(stream):
     for b in final.values():
         if b["payment"] == "prepaid":
             assert b["balance"] >= 0
+
+
+good_line = usage.map(lambda u: json.dumps(to_record(u)).encode())
+bad_line = st.one_of(
+    st.binary(max_size=40),
+    usage.map(lambda u: json.dumps({**to_record(u), "duration_s": -1}).encode()),
+    usage.map(lambda u: json.dumps({**to_record(u), "start_time": "soon"}).encode()),
+    usage.map(lambda u: json.dumps({k: v for k, v in to_record(u).items() if k != "msisdn"}).encode()),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(lines=st.lists(st.one_of(good_line, good_line, bad_line), max_size=120))
+def test_every_line_is_either_accepted_or_rejected_once(lines):
+    from rating.records import parse_network_lines
+
+    parsed = parse_network_lines(lines)
+    accepted = parsed.accepted["position"].to_pylist()
+    rejected = [pos for pos, _, _ in parsed.rejects]
+    assert sorted(accepted + rejected) == list(range(len(lines)))
+    assert all(raw == lines[pos] for pos, _, raw in parsed.rejects)
