@@ -10,6 +10,7 @@ line-at-a-time generator pays for output alone. The ratio says how much the simu
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -37,13 +38,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="default: one per CPU")
     parser.add_argument("--dir", type=Path, default=None, help="where to write (default: a temp dir)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="revguard-bench-", dir=args.dir))
     try:
+        load = os.getloadavg()[0]
         began = time.perf_counter()
-        summary = simulate(work / "sim", subscribers=args.subscribers, days=args.days, progress=False)
+        summary = simulate(work / "sim", subscribers=args.subscribers, days=args.days,
+                           progress=False, workers=args.workers)
         simulated = time.perf_counter() - began
 
         lines = sum(summary.files[name] for name in NDJSON)
@@ -51,7 +55,9 @@ def main() -> None:
         raw = baseline_seconds(work / "baseline.ndjson", lines, max(2, round(size / lines)))
 
         network = summary.files["network.ndjson"]
-        print(f"simulate {args.subscribers:,} subscribers x {args.days} days: {simulated:.1f} s")
+        workers = args.workers or os.cpu_count()
+        print(f"simulate {args.subscribers:,} subscribers x {args.days} days, {workers} worker(s): "
+              f"{simulated:.1f} s (load average before: {load:.1f})")
         print(f"  network records      {network:>12,}  {network / simulated:>12,.0f} records/s")
         print(f"  NDJSON lines written {lines:>12,}  {lines / simulated:>12,.0f} lines/s"
               f"  ({size / lines:.0f} B/line, {size / 1e6:.0f} MB)")
