@@ -131,3 +131,23 @@ def wait_until(condition, timeout: float = 30.0, every: float = 0.05) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(every)
+
+
+def read_topic(bootstrap: str, topic: str, partitions: int = PARTITIONS, timeout: float = 20.0) -> list[dict]:
+    """Every message of `topic` now, as parsed JSON values."""
+    from confluent_kafka import Consumer, KafkaError, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "test-reader", "enable.partition.eof": True})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    values, at_end, deadline = [], set(), time.monotonic() + timeout
+    try:
+        while len(at_end) < partitions and time.monotonic() < deadline:
+            for message in consumer.consume(1000, 0.5):
+                if message.error() is None:
+                    values.append(json.loads(message.value()))
+                elif message.error().code() == KafkaError._PARTITION_EOF:
+                    at_end.add(message.partition())
+    finally:
+        consumer.close()
+    assert len(at_end) == partitions, f"{topic}: end of every partition not reached"
+    return values

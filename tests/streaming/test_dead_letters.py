@@ -1,0 +1,75 @@
+"""Malformed messages become dead letters with a reason and their raw text; nothing is lost."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from flows.streaming import StreamOptions, run_rating_flow
+from tests.flows.conftest import CATALOG, NETWORK_LINES, SUBSCRIBERS, usage
+from tests.streaming.conftest import load_reference, produce_lines, read_topic
+
+pytestmark = pytest.mark.kafka
+
+MALFORMED = [
+    json.dumps({"record_id": "m1", "service": "sms", "start_time": "2026-11-02T09:00:00Z"}),
+    usage("m2", "447900000001", "voice", "2026-11-02T09:00:00Z", -5),
+    usage("m3", "447900000001", "fax", "2026-11-02T09:00:00Z"),
+]
+
+
+@pytest.fixture
+def reference_dir(tmp_path):
+    directory = tmp_path / "reference"
+    directory.mkdir()
+    (directory / "catalog.yaml").write_text(CATALOG)
+    (directory / "subscribers.csv").write_text(SUBSCRIBERS)
+    return directory
+
+
+def test_every_message_is_rated_duplicate_or_rejected_and_dead_letters_keep_reason_and_raw_text(
+    chdb_client, kafka_bootstrap, stream_topics, reference_dir, tmp_path
+):
+    load_reference(chdb_client, reference_dir)
+    # NETWORK_LINES: r1 r2 r3 r4 r6 rate; r1 again is a duplicate; r5's msisdn has no
+    # subscriber; "not json" cannot be parsed. MALFORMED adds three more dead letters.
+    produced = produce_lines(kafka_bootstrap, NETWORK_LINES + MALFORMED, stream_topics.network, tmp_path)
+    options = StreamOptions(topics=stream_topics, until_idle_s=1.0, snapshot_interval_s=0.5, partitions=3)
+
+    run_rating_flow(None, kafka_bootstrap, options=options, recovery_dir=tmp_path / "recovery")
+
+    statuses = dict(chdb_client.query("SELECT status, count() FROM revguard.rated_usage FINAL GROUP BY status").result_rows)
+    assert statuses == {"rated": 5, "duplicate": 1, "rejected": 1}
+    dead = chdb_client.query(
+        "SELECT reason, raw FROM revguard.rejects FINAL WHERE stream = 'network' AND raw != '' ORDER BY reason"
+    ).result_rows
+    assert dead == sorted([
+        ("bad_json", "not json"),
+        ("missing_field:msisdn", MALFORMED[0]),
+        ("negative:duration_s", MALFORMED[1]),
+        ("bad_service", MALFORMED[2]),
+    ])
+    unknown = chdb_client.query("SELECT record_id, reason FROM revguard.rejects FINAL WHERE raw = ''").result_rows
+    assert unknown == [("r5", "unknown_subscriber")]
+    # in = rated + duplicate + rejected: 11 = 5 + 1 + (1 unknown subscriber + 4 dead letters)
+    assert produced == 11
+    assert produced == statuses["rated"] + statuses["duplicate"] + statuses["rejected"] + len(dead)
+
+
+def test_rated_records_and_dead_letters_are_also_published_to_kafka(
+    chdb_client, kafka_bootstrap, stream_topics, reference_dir, tmp_path
+):
+    load_reference(chdb_client, reference_dir)
+    produce_lines(kafka_bootstrap, NETWORK_LINES + MALFORMED, stream_topics.network, tmp_path)
+    options = StreamOptions(topics=stream_topics, until_idle_s=1.0, snapshot_interval_s=0.5, partitions=3)
+
+    run_rating_flow(None, kafka_bootstrap, options=options, recovery_dir=tmp_path / "recovery")
+
+    rated = read_topic(kafka_bootstrap, stream_topics.rated)
+    assert Counter(r["status"] for r in rated) == {"rated": 5, "duplicate": 1, "rejected": 1}
+    assert all(r["source"].startswith(stream_topics.network + ":") for r in rated)
+    rejects = read_topic(kafka_bootstrap, stream_topics.rejects)
+    assert sorted(r["reason"] for r in rejects) == sorted(
+        ["bad_json", "missing_field:msisdn", "negative:duration_s", "bad_service", "unknown_subscriber"]
+    )
