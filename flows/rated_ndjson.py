@@ -18,6 +18,7 @@ from flows.rating_flow import RatedPiece, Reject
 
 
 _CONTROL = r"[\x00-\x1f]"
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 
 
 def json_texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -46,6 +47,8 @@ def json_texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def _quoted(strings: pa.Array) -> pa.Array:
+    if not pc.any(pc.match_substring_regex(strings, _NEEDS_ESCAPE)).as_py():
+        return pc.binary_join_element_wise('"', strings, '"', "")  # the usual case: ids, digits, codes
     if pc.any(pc.match_substring_regex(strings, _CONTROL)).as_py():
         # Control characters are rare enough to escape one value at a time.
         return pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in strings.to_pylist()],

@@ -1,0 +1,39 @@
+"""Rated NDJSON is JSON a standard parser reads back exactly, money as decimal strings."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pyarrow as pa
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flows.rated_ndjson import json_texts, ndjson_lines
+
+
+@given(st.lists(st.one_of(st.none(), st.text()), max_size=30))
+def test_any_text_round_trips_through_json(values: list[str | None]) -> None:
+    texts = json_texts(pa.array(values, pa.string())).to_pylist()
+    assert [None if t == "null" else json.loads(t) for t in texts] == values
+
+
+def test_money_is_an_exact_decimal_string_and_times_are_rfc3339_utc() -> None:
+    table = pa.table({
+        "charge": pa.array([Decimal("0.000001"), Decimal("123456789012.999999"), None], pa.decimal128(18, 6)),
+        "start_time": pa.array([dt.datetime(2026, 11, 2, 8, 15, tzinfo=dt.timezone.utc)] * 3,
+                               pa.timestamp("us", tz="UTC")),
+        "offpeak": [True, False, None],
+        "units": pa.array([61, None, 0], pa.int64()),
+    })
+    rows = [json.loads(line) for line in ndjson_lines(table).to_pylist()]
+    assert [r["charge"] for r in rows] == ["0.000001", "123456789012.999999", None]
+    assert {r["start_time"] for r in rows} == {"2026-11-02T08:15:00Z"}
+    assert [r["offpeak"] for r in rows] == [True, False, None]
+    assert [r["units"] for r in rows] == [61, None, 0]
+
+
+def test_fractions_of_a_second_are_kept() -> None:
+    moment = dt.datetime(2026, 11, 2, 8, 15, 0, 250_000, tzinfo=dt.timezone.utc)
+    (line,) = ndjson_lines(pa.table({"t": pa.array([moment], pa.timestamp("us", tz="UTC"))})).to_pylist()
+    assert json.loads(line)["t"] == "2026-11-02T08:15:00.250Z"
