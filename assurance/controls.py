@@ -1,4 +1,5 @@
-"""The reconciliation controls: one SQL file per finding kind, run inside ClickHouse.
+"""The reconciliation controls: SQL statements run inside ClickHouse, each writing findings
+of one or more kinds.
 
 Each file is an `INSERT INTO revguard.discrepancies ... SELECT` whose parameters are
 bound by clickhouse-connect (`{name:Type}`), so nothing from the caller is ever
@@ -24,6 +25,20 @@ CONTROLS: tuple[str, ...] = (
     "element_gap",
 )
 
+# The statements that write them, in the order they run, with the kinds each one writes.
+# unbilled, usage_mismatch and misrated all judge one network record against its bills
+# and its shadow charge, so one aggregation by record_id finds all three: string-keyed
+# passes over the usage tables are what a reconcile run costs.
+STATEMENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("record_matching", ("unbilled", "usage_mismatch", "misrated")),
+    ("duplicate_billing", ("duplicate_billing",)),
+    ("phantom_billing", ("phantom_billing",)),
+    ("unbilled_subscriber", ("unbilled_subscriber",)),
+    ("ghost_subscriber", ("ghost_subscriber",)),
+    ("unfunded_usage", ("unfunded_usage",)),
+    ("element_gap", ("element_gap",)),
+)
+
 # Kinds whose positive amounts are revenue the operator failed to collect.
 LEAKAGE_KINDS: frozenset[str] = frozenset(
     {"unbilled", "usage_mismatch", "misrated", "unfunded_usage"}
@@ -31,8 +46,8 @@ LEAKAGE_KINDS: frozenset[str] = frozenset(
 
 
 @cache
-def control_sql(kind: str) -> str:
-    """The INSERT ... SELECT statement of one control."""
-    if kind not in CONTROLS:
-        raise KeyError(f"no control named {kind!r}")
-    return resources.files("assurance").joinpath("sql", f"{kind}.sql").read_text()
+def control_sql(statement: str) -> str:
+    """The INSERT ... SELECT text of one statement of STATEMENTS."""
+    if statement not in dict(STATEMENTS):
+        raise KeyError(f"no control statement named {statement!r}")
+    return resources.files("assurance").joinpath("sql", f"{statement}.sql").read_text()

@@ -12,7 +12,7 @@ written twice without a delete in between.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from time import perf_counter
@@ -22,7 +22,7 @@ from rich.console import Group
 from rich.progress import Progress
 from rich.table import Table
 
-from assurance.controls import CONTROLS, LEAKAGE_KINDS, control_sql
+from assurance.controls import CONTROLS, LEAKAGE_KINDS, STATEMENTS, control_sql
 
 DEFAULT_SLA = timedelta(hours=24)
 # Billing and shadow rating both round each charge half-up to 6 places, yet a billing
@@ -71,19 +71,19 @@ GROUP BY service, element_id
 # and unfunded prepaid usage): it leaks its larger amount once, not the sum.
 _LEAKAGE = """
 WITH leaks AS (
-    SELECT record_id, any(element_id) AS element_id, max(amount) AS amount
+    SELECT record_id, any(element_id) AS leak_element, max(amount) AS leak_amount
     FROM revguard.discrepancies FINAL
     WHERE kind IN {kinds:Array(String)} AND amount > 0
       AND event_time >= {since:DateTime64(3, 'UTC')} AND event_time < {until:DateTime64(3, 'UTC')}
     GROUP BY record_id
 )
-SELECT n.service, l.element_id, sum(l.amount)
+SELECT n.service, l.leak_element, sum(l.leak_amount)
 FROM leaks AS l
 LEFT JOIN (
     SELECT record_id, service FROM revguard.network_usage FINAL
     WHERE record_id IN (SELECT record_id FROM leaks)
 ) AS n ON n.record_id = l.record_id
-GROUP BY n.service, l.element_id
+GROUP BY n.service, l.leak_element
 """
 
 _OVERBILLING = """
@@ -127,6 +127,8 @@ class ReconcileSummary:
     by_service: tuple[LeakageShare, ...]
     by_element: tuple[LeakageShare, ...]
     seconds: float
+    # Wall seconds each control statement took, in the order they ran: where a slow run went.
+    control_seconds: tuple[tuple[str, float], ...] = ()
 
     @property
     def findings(self) -> int:
@@ -206,13 +208,17 @@ def reconcile(
         "min_expected": float(min_expected_records),
     }
     client.command(_DELETE_RANGE, parameters={"kinds": list(CONTROLS), "since": _bound(lo), "until": _bound(hi)})
+    timings: list[tuple[str, float]] = []
     with Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task("reconciling", total=len(CONTROLS))
-        for kind in CONTROLS:
-            bar.update(task, description=kind)
-            client.command(control_sql(kind), parameters=parameters)
+        task = bar.add_task("reconciling", total=len(STATEMENTS))
+        for statement, _ in STATEMENTS:
+            bar.update(task, description=statement)
+            control_started = perf_counter()
+            client.command(control_sql(statement), parameters=parameters)
+            timings.append((statement, perf_counter() - control_started))
             bar.advance(task)
-    return _summary(client, since, until, lo, hi, billing_as_of, detected_at, perf_counter() - started)
+    summary = _summary(client, since, until, lo, hi, billing_as_of, detected_at, perf_counter() - started)
+    return replace(summary, control_seconds=tuple(timings))
 
 
 def _billing_clock(client: Any, fallback: datetime) -> datetime:

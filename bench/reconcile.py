@@ -1,6 +1,6 @@
 """Throughput of reconcile() on embedded chDB against a bare count() of the same join.
 
-Usage: python bench/reconcile.py [--records N] [--dir DIR]
+Usage: python -m bench.reconcile [--records N] [--runs K] [--dir DIR]
 Generates N network, N billed and N rated records inside ClickHouse (numbers()), with
 faults of every record kind sprinkled in, then times one full reconcile() and, in the
 same process and store, `count()` of network_usage FINAL joined to billed_usage FINAL on
@@ -9,9 +9,11 @@ record_id: the floor any usage-to-bill matching has to pay. Prints both and the 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
+from statistics import median
 from pathlib import Path
 
 from assurance.reconcile import reconcile
@@ -58,22 +60,23 @@ FROM revguard.network_usage
 # Bill i bills record i, except: i % 200 = 1 bills record i-1 again (record i unbilled,
 # record i-1 duplicated); i % 500 = 7 bills a record the network never saw (phantom);
 # i % 300 = 5 is priced wrong (misrated); i % 400 = 9 bills a different duration.
+# Every column is recomputed from the billed record's number by the formulas above, so
+# generation is one scan of numbers() with no join.
 _BILLED = """
 INSERT INTO revguard.billed_usage
     (bill_record_id, record_id, msisdn, service, start_time, duration_s, volume_bytes, charge, billed_at)
 SELECT
     concat('b', toString(number)),
-    multiIf(number % 200 = 1, concat('r', toString(number - 1)),
-            number % 500 = 7, concat('x', toString(number)),
-            concat('r', toString(number))),
-    r.msisdn, r.service, r.start_time,
-    if(number % 400 = 9, r.duration_s + 60, r.duration_s),
-    r.volume_bytes,
-    if(number % 300 = 5, r.charge + toDecimal64('0.010000', 6), r.charge),
-    r.start_time + toIntervalHour(2)
-FROM numbers({n:UInt64}) AS g
-INNER JOIN revguard.rated_usage AS r
-    ON r.record_id = concat('r', toString(if(g.number % 200 = 1, g.number - 1, g.number)))
+    multiIf(number % 500 = 7, concat('x', toString(number)), concat('r', toString(k))) AS rid,
+    toString(447900000000 + k % {subscribers:UInt64}),
+    ['voice', 'sms', 'data'][k % 3 + 1],
+    toDateTime64('2026-11-01 00:00:00', 3, 'UTC') + toIntervalMillisecond(intDiv(k * {spread:UInt64}, {n:UInt64})) AS t,
+    if(k % 3 = 0, 30 + k % 600, 0) + if(number % 400 = 9, 60, 0),
+    if(k % 3 = 2, 1000 + k % 5000000, 0),
+    toDecimal64(cityHash64(concat('r', toString(k))) % 100000, 6) / 100000
+        + if(number % 300 = 5, toDecimal64('0.010000', 6), toDecimal64(0, 6)),
+    t + toIntervalHour(2)
+FROM (SELECT number, if(number % 200 = 1, number - 1, number) AS k FROM numbers({n:UInt64}))
 """
 
 _BARE_JOIN = """
@@ -86,16 +89,21 @@ INNER JOIN revguard.billed_usage AS b FINAL ON b.record_id = n.record_id
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000_000, help="network (and billed) records")
+    parser.add_argument("--runs", type=int, default=1, help="reconcile runs over the same data (median reported)")
     parser.add_argument("--dir", type=Path, default=None, help="chDB directory (default: a fresh temp dir)")
     args = parser.parse_args(argv)
     if args.records < 1000:
         print("bench/reconcile.py: error: --records must be at least 1000", file=sys.stderr)
+        return 2
+    if args.runs < 1:
+        print("bench/reconcile.py: error: --runs must be at least 1", file=sys.stderr)
         return 2
     directory = args.dir or Path(tempfile.mkdtemp(prefix="revguard-bench-"))
     client = store_client(url=f"chdb://{directory.resolve()}")
     migrate(client)
     n = args.records
     params = {"n": n, "spread": SPREAD_MS, "subscribers": SUBSCRIBERS}
+    print(f"load average at start: {_load()}")
     started = time.perf_counter()
     client.command(_NETWORK, parameters=params)
     client.command(_RATED)
@@ -108,19 +116,33 @@ def main(argv: list[str] | None = None) -> int:
                    parameters=params)
     print(f"generated {n:,} network, {n:,} rated, {n:,} billed records in {time.perf_counter() - started:.1f} s")
 
-    started = time.perf_counter()
-    summary = reconcile(client)
-    seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    joined = client.query(_BARE_JOIN).result_rows[0][0]
-    bare = time.perf_counter() - started
+    runs: list[tuple[float, float, tuple[tuple[str, float], ...]]] = []
+    for run in range(args.runs):
+        started = time.perf_counter()
+        summary = reconcile(client)
+        seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        joined = client.query(_BARE_JOIN).result_rows[0][0]
+        bare = time.perf_counter() - started
+        runs.append((seconds, bare, summary.control_seconds))
+        print(f"run {run + 1}: reconcile {seconds:.2f} s, bare join {bare:.2f} s, load average {_load()}")
 
     for kind in summary.kinds:
         print(f"  {kind.kind:<20} {kind.findings:>10,} {kind.amount:>18,.6f}")
+    seconds = median(r[0] for r in runs)
+    bare = median(r[1] for r in runs)
+    print(f"per control (median of {len(runs)} run(s)):")
+    for i, (kind, _) in enumerate(runs[0][2]):
+        print(f"  {kind:<20} {median(r[2][i][1] for r in runs):8.2f} s")
+    print(f"  {'(summary, delete)':<20} {median(r[0] - sum(t for _, t in r[2]) for r in runs):8.2f} s")
     print(f"reconcile:    {seconds:8.2f} s  {n / seconds:>12,.0f} network records/s")
     print(f"bare join:    {bare:8.2f} s  {n / bare:>12,.0f} network records/s  ({joined:,} pairs)")
     print(f"ratio:        {seconds / bare:8.1f} x the bare join")
     return 0
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":
