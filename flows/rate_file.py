@@ -45,7 +45,8 @@ def rate_file(
     with byte_progress("rating", Path(usage).stat().st_size, progress) as advance:
         flow = Dataflow("revguard_rate_file")
         batches = op.input("network", flow, NdjsonSource(Path(usage), "network", batch_lines, on_read=advance))
-        rated = rated_stream(flow, batches, lambda: reference, adjustments=placed)
+        # A shard per worker: more would only split batches into smaller, costlier pieces.
+        rated = rated_stream(flow, batches, lambda: reference, adjustments=placed, shards=workers)
         op.output("rated_ndjson", in_input_order(rated), RatedNdjsonSink(Path(output), counts))
         run_file_flow(flow, workers)
     return {**counted(counts), **adjustment_counts}
