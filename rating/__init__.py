@@ -7,6 +7,8 @@ from rating.engine import ALERT_SCHEMA, BALANCE_SCHEMA, RATED_COLUMNS, RatedBatc
 from rating.records import (
     ADJUSTMENT_SCHEMA,
     NETWORK_SCHEMA,
+    PROVISIONING_SCHEMA,
+    SUBSCRIBER_SCHEMA,
     ParsedBatch,
     ReferenceDataError,
     Subscriber,
@@ -18,7 +20,8 @@ from rating.records import (
 from rating.state import RatingState
 
 __all__ = [
-    "ADJUSTMENT_SCHEMA", "ALERT_SCHEMA", "BALANCE_SCHEMA", "NETWORK_SCHEMA", "RATED_COLUMNS",
+    "ADJUSTMENT_SCHEMA", "ALERT_SCHEMA", "BALANCE_SCHEMA", "NETWORK_SCHEMA", "PROVISIONING_SCHEMA",
+    "RATED_COLUMNS", "SUBSCRIBER_SCHEMA",
     "Catalog", "CatalogError", "ParsedBatch", "Plan", "RatedBatch", "RatingState", "Reference",
     "ReferenceDataError", "Subscriber", "Subscribers", "load_catalog", "load_subscribers",
     "parse_adjustment_lines", "parse_network_lines", "rate_batch",

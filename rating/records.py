@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.json as pj
 
-from rating.money import MONEY_TYPE, micro_from_money_array, micro_from_text
+from rating.money import MONEY_TYPE, micro_from_money_array, micro_from_text, money_array
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 SERVICES = ("voice", "sms", "data")
@@ -332,6 +332,24 @@ def _np_bool(arr) -> np.ndarray:
 # --- reference data (SPEC 1.4) -------------------------------------------------------------
 
 SUBSCRIBER_STATUSES = ("active", "suspended", "terminated")
+# SPEC 1.4 as tables: money exact, ``activated_at``/``provisioned_at`` kept as given.
+SUBSCRIBER_SCHEMA = pa.schema(
+    [
+        ("msisdn", pa.string()),
+        ("account_id", pa.string()),
+        ("plan_id", pa.string()),
+        ("payment", pa.string()),
+        ("status", pa.string()),
+        ("activated_at", pa.string()),
+        ("cycle_day", pa.int8()),
+        ("balance", MONEY_TYPE),
+        ("credit_limit", MONEY_TYPE),
+        ("segment", pa.string()),
+    ]
+)
+PROVISIONING_SCHEMA = pa.schema(
+    [("msisdn", pa.string()), ("imsi", pa.string()), ("status", pa.string()), ("provisioned_at", pa.string())]
+)
 _MSISDN = re.compile(r"^[0-9]{1,18}$")
 
 
@@ -356,8 +374,8 @@ class Subscribers:
     """The billing system's subscribers, held column-wise (a million rows stay compact).
 
     Columns: ``msisdn, account_id, plan_id, payment, status, cycle_day, balance,
-    credit_limit, segment`` as numpy arrays; money in micro-units, ``credit_limit`` -1 when
-    empty. ``index`` looks msisdns up vectorised.
+    credit_limit, segment`` (and optionally ``activated_at``) as numpy arrays; money in
+    micro-units, ``credit_limit`` -1 when empty. ``index`` looks msisdns up vectorised.
     """
 
     def __init__(self, columns: dict[str, np.ndarray]):
@@ -377,6 +395,28 @@ class Subscribers:
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["columns"])
+
+    def to_table(self) -> pa.Table:
+        """The subscribers as an Arrow table in ``SUBSCRIBER_SCHEMA`` (money exact)."""
+        c = self.columns
+        n = len(self)
+        limit = c["credit_limit"]
+        activated = c.get("activated_at")
+        return pa.table(
+            {
+                "msisdn": pa.array(c["msisdn"], pa.string()),
+                "account_id": pa.array(c["account_id"], pa.string()),
+                "plan_id": pa.array(c["plan_id"], pa.string()),
+                "payment": pa.array(c["payment"], pa.string()),
+                "status": pa.array(c["status"], pa.string()),
+                "activated_at": pa.nulls(n, pa.string()) if activated is None else pa.array(activated, pa.string()),
+                "cycle_day": pa.array(c["cycle_day"], pa.int8()),
+                "balance": money_array(c["balance"]),
+                "credit_limit": money_array(np.maximum(limit, 0), limit >= 0),
+                "segment": pa.array(c["segment"], pa.string()),
+            },
+            schema=SUBSCRIBER_SCHEMA,
+        )
 
     def positions(self, msisdns: np.ndarray) -> np.ndarray:
         """Row of each msisdn, -1 when unknown."""
@@ -477,6 +517,7 @@ def _subscriber_columns(table: pa.Table) -> dict[str, np.ndarray] | None:
         "plan_id": obj(_text_column(table, "plan_id")),
         "payment": obj(payment),
         "status": obj(status),
+        "activated_at": obj(_text_column(table, "activated_at")),
         "cycle_day": day.astype(np.int8),
         "balance": money["balance"].astype(np.int64),
         "credit_limit": money["credit_limit"].astype(np.int64),
@@ -534,6 +575,7 @@ def _subscriber_columns_line_by_line(table: pa.Table) -> dict[str, np.ndarray]:
         "plan_id": text("plan_id"),
         "payment": payment,
         "status": status,
+        "activated_at": text("activated_at"),
         "cycle_day": cycle_day,
         "balance": balance,
         "credit_limit": limit,

@@ -5,7 +5,11 @@ prepaid balance and blocked flag; the event-time and billing-cycle watermarks; t
 allowance used and postpaid total of the two most recent billing cycles (a ring indexed by
 cycle number mod 2); and the record ids already rated, as 64-bit hashes of
 ``msisdn + record_id`` in sorted runs (20 bytes each), kept for ``dedup_horizon_s`` of
-event time behind the subscriber's latest ``start_time``.
+event time behind the subscriber's latest ``start_time`` (expired entries are dropped when
+runs merge, so a few linger up to one merge longer).
+
+Measured: 100,000 subscribers with 770,000 remembered ids pickle to 26 MB; 865,000
+subscribers with 2,000,000 ids to 129 MB.
 """
 from __future__ import annotations
 

@@ -129,3 +129,13 @@ def test_subscriber_status_defaults_to_active_and_whitespace_is_trimmed():
     text = "msisdn,plan_id,payment,cycle_day,balance\n 447700000009 ,PAYG,prepaid, 3 , 4.5\n"
     sub = load_subscribers(text).get("447700000009")
     assert (sub.status, sub.cycle_day, sub.balance, sub.credit_limit) == ("active", 3, 4_500_000, None)
+
+
+def test_subscribers_as_a_table_keep_money_exact_and_empty_limits_null():
+    from rating.records import SUBSCRIBER_SCHEMA
+
+    table = load_subscribers(SUBSCRIBERS).to_table()
+    assert table.schema == SUBSCRIBER_SCHEMA
+    first, second = table.to_pylist()[:2]
+    assert (first["credit_limit"], first["balance"], first["activated_at"]) == (Decimal("50"), Decimal("0"), "2026-01-01")
+    assert (second["credit_limit"], second["balance"]) == (None, Decimal("10"))
