@@ -177,15 +177,17 @@ def run() -> None:
 @click.option("--topic-prefix", default="", help="Prefix of every topic name (several environments on one cluster).")
 @click.option("--partitions", default=8, show_default=True, help="Partitions of topics the flow has to create.")
 @click.option("--snapshot-interval", default=5.0, show_default=True, help="Seconds between recovery snapshots.")
-@click.option("--poll-records", default=10_000, show_default=True,
+@click.option("--poll-records", default=50_000, show_default=True,
               help="Most records one Kafka partition hands the flow per poll (one columnar batch).")
 @click.option("--reference-refresh", default=10.0, show_default=True,
               help="Seconds between checks for changed catalog or subscribers in ClickHouse.")
 @click.option("--metrics-port", type=int, default=None, help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
+@click.option("--kafka-output/--no-kafka-output", default=True, show_default=True,
+              help="Also publish rated records, dead letters and alerts to Kafka.")
 @click.pass_context
 def run_rating(ctx: click.Context, workers: int, process_id: int | None, addresses: str | None,
                until_idle: float | None, topic_prefix: str, partitions: int, snapshot_interval: float,
-               reference_refresh: float, metrics_port: int | None, poll_records: int) -> None:
+               reference_refresh: float, metrics_port: int | None, poll_records: int, kafka_output: bool) -> None:
     """The streaming rating flow on Kafka, until stopped; resumes where it stopped."""
     from flows.streaming import StreamOptions, StreamTopics, run_rating_flow
 
@@ -202,6 +204,7 @@ def run_rating(ctx: click.Context, workers: int, process_id: int | None, address
     options = StreamOptions(
         topics=StreamTopics.with_prefix(topic_prefix), until_idle_s=until_idle, partitions=partitions,
         snapshot_interval_s=snapshot_interval, reference_refresh_s=reference_refresh, poll_records=poll_records,
+        kafka_output=kafka_output,
     )
     run_rating_flow(ctx.find_root().obj.get("clickhouse_url"), bootstrap, workers=workers, options=options,
                     process_id=process_id, addresses=peers, metrics_port=metrics_port)

@@ -86,7 +86,7 @@ class StreamOptions:
     """How the flow runs; the defaults are for production (run until stopped)."""
 
     topics: StreamTopics = field(default_factory=StreamTopics)
-    poll_records: int = 10_000  # most records one partition hands over per poll
+    poll_records: int = 50_000  # most records one partition hands over per poll
     until_idle_s: float | None = None  # stop once caught up and idle this long (tests, benchmarks)
     snapshot_interval_s: float = 5.0
     reference_refresh_s: float = 10.0

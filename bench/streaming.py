@@ -1,0 +1,267 @@
+"""Benchmark of `revguard run rating`: throughput, end-to-end latency, memory with large state.
+
+Starts its own Tansu broker and runs the flow as a separate process (`revguard run rating`,
+one worker, embedded chDB store in a temporary REVGUARD_HOME), exactly as an operator would.
+
+1. throughput   N records (default 1,000,000; msisdns from 50,000 subscribers) produced to the
+                network topic (4 partitions), then, in this process, raw confluent-kafka
+                consume + pyarrow.json parse of the whole topic (the baseline); then the flow
+                rates the same topic into ClickHouse (Kafka outputs off: Kafka -> ClickHouse).
+                Flow records/s = N / (time of the flow's `stopped` log line - `started` -
+                its idle wait), i.e. from its first poll to its last snapshot, store included.
+2. latency      the flow tails fresh topics with Kafka outputs on; this process produces at a
+                steady R records/s (default 20,000) for D seconds and reads the rated topic;
+                latency = receive time of the rated record - produce call time of its input.
+3. state RSS    M records for M distinct subscribers (default 1,000,000), rated by the flow;
+                peak RSS of the flow process (VmHWM) and its RSS once caught up.
+
+Usage: python -m bench.streaming [--records N] [--rate R] [--seconds D] [--state-subscribers M]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.json as pa_json
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+from bench.kafka_baseline import NETWORK_SCHEMA, network_records
+from flows.kafka.broker import LocalBroker
+from flows.kafka.settings import producer_config
+from flows.kafka.topics import ensure_topics
+from flows.simulator import simulate
+from flows.streaming import StreamTopics
+from rating.catalog import load_catalog
+
+PARTITIONS = 4
+IDLE_S = 2.0
+_ARROW = pa_json.ParseOptions(explicit_schema=NETWORK_SCHEMA, unexpected_field_behavior="ignore")
+_RECORD_ID = re.compile(rb'"record_id":\s*"([^"]*)"')
+
+
+def reference_directory(root: Path, subscribers: int) -> Path:
+    """The simulator's catalog, and `subscribers` msisdns 4479%08d spread over its plans."""
+    directory = root / f"reference-{subscribers}"
+    simulate(directory, subscribers=20, days=1, seed=1)
+    catalog = load_catalog(directory / "catalog.yaml")
+    plans = [(p.id, p.payment) for p in catalog.plans.values()]
+    with (directory / "subscribers.csv").open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["msisdn", "account_id", "plan_id", "payment", "status", "activated_at", "cycle_day",
+                         "balance", "credit_limit", "segment"])
+        for k in range(subscribers):
+            plan, payment = plans[k % len(plans)]
+            writer.writerow(["4479%08d" % k, f"A{k}", plan, payment, "active", "2026-01-01T00:00:00Z", 1 + k % 28,
+                             "20.00" if payment == "prepaid" else "", "" if payment == "prepaid" else "80.00", "consumer"])
+    for name in ("network.ndjson", "billed.ndjson", "adjustments.ndjson", "provisioning.csv"):
+        (directory / name).unlink(missing_ok=True)
+    return directory
+
+
+def produce(bootstrap: str, topic: str, count: int, subscribers: int) -> None:
+    records = list(network_records(count, subscribers))
+    producer = Producer(producer_config({"REVGUARD_KAFKA_BOOTSTRAP": bootstrap}))
+    for n, (key, value) in enumerate(records, 1):
+        while True:
+            try:
+                producer.produce(topic, value=value, key=key)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        if n % 10_000 == 0:
+            producer.poll(0)
+    if producer.flush(120):
+        sys.exit("records not acknowledged")
+
+
+def raw_consume_parse(bootstrap: str, topic: str, expected: int) -> float:
+    """Records/s of consume(10,000) + pyarrow.json parse per batch over the whole topic."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench", "enable.partition.eof": True})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    rows, started = 0, time.perf_counter()
+    while rows < expected:
+        good = [m for m in consumer.consume(10_000, 0.05) if m.error() is None]
+        if good:
+            rows += pa_json.read_json(io.BytesIO(b"\n".join(m.value() for m in good)), parse_options=_ARROW).num_rows
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return expected / elapsed
+
+
+class FlowProcess:
+    """`revguard run rating` in its own REVGUARD_HOME, with the reference loaded first."""
+
+    def __init__(self, root: Path, name: str, bootstrap: str, reference: Path, prefix: str, *extra: str) -> None:
+        self.home = root / name
+        self.log = root / f"{name}.log"
+        self.env = {**os.environ, "REVGUARD_HOME": str(self.home)}
+        self.env.pop("REVGUARD_CLICKHOUSE_URL", None)
+        subprocess.run([sys.executable, "-m", "flows.cli", "load", str(reference), "--only", "reference"],
+                       env=self.env, check=True, capture_output=True)
+        command = [sys.executable, "-m", "flows.cli", "--kafka-bootstrap", bootstrap, "run", "rating",
+                   "--topic-prefix", prefix, "--partitions", str(PARTITIONS), *extra]
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL, stderr=out)
+        self.peak_rss = 0
+        self._watch = threading.Thread(target=self._watch_rss, daemon=True)
+        self._watch.start()
+
+    def _watch_rss(self) -> None:
+        while self.process.poll() is None:
+            self.peak_rss = max(self.peak_rss, self.rss())
+            time.sleep(0.2)
+
+    def rss(self) -> int:
+        try:
+            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    def events(self) -> list[dict]:
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
+
+    def wait(self, timeout: float = 1800) -> None:
+        if self.process.wait(timeout=timeout) != 0:
+            sys.exit(f"flow failed:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+def _time(event: dict) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
+
+
+def flow_seconds(flow: FlowProcess) -> float:
+    events = flow.events()
+    started = next(e for e in events if e["event"] == "started")
+    stopped = next(e for e in events if e["event"] == "stopped")
+    return _time(stopped) - _time(started) - IDLE_S
+
+
+def throughput(root: Path, bootstrap: str, count: int) -> dict:
+    topics = StreamTopics.with_prefix("tp.")
+    ensure_topics({"bootstrap.servers": bootstrap}, PARTITIONS, topics.all())
+    reference = reference_directory(root, 50_000)
+    produce(bootstrap, topics.network, count, 50_000)
+    raw = raw_consume_parse(bootstrap, topics.network, count)
+    flow = FlowProcess(root, "throughput", bootstrap, reference, "tp.", "--until-idle", str(IDLE_S), "--no-kafka-output")
+    flow.wait()
+    seconds = flow_seconds(flow)
+    return {"records": count, "raw_consume_parse_per_s": round(raw), "flow_per_s": round(count / seconds),
+            "ratio": round(count / seconds / raw, 3), "flow_peak_rss_mb": round(flow.peak_rss / 2**20)}
+
+
+def latency(root: Path, bootstrap: str, rate: int, seconds: float) -> dict:
+    topics = StreamTopics.with_prefix("lat.")
+    ensure_topics({"bootstrap.servers": bootstrap}, PARTITIONS, topics.all())
+    reference = reference_directory(root, 50_000)
+    flow = FlowProcess(root, "latency", bootstrap, reference, "lat.", "--poll-records", "2000")
+    sent: dict[bytes, float] = {}
+    received: dict[bytes, float] = {}
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-latency", "fetch.wait.max.ms": 10})
+    consumer.assign([TopicPartition(topics.rated, p, 0) for p in range(PARTITIONS)])
+    done = threading.Event()
+
+    def receive() -> None:
+        while not done.is_set() or len(received) < len(sent):
+            for message in consumer.consume(5000, 0.05):
+                if message.error() is None:
+                    now = time.time()
+                    found = _RECORD_ID.search(message.value())
+                    if found:
+                        received.setdefault(found.group(1), now)
+            if done.is_set() and time.time() > deadline:
+                return
+
+    time.sleep(8)  # the flow process starts (imports, reference) before load is offered
+    records = list(network_records(int(rate * seconds) + 10, 50_000))
+    deadline = float("inf")
+    receiver = threading.Thread(target=receive, daemon=True)
+    receiver.start()
+    producer = Producer({**producer_config({"REVGUARD_KAFKA_BOOTSTRAP": bootstrap}), "linger.ms": "5"})
+    tick, per_tick = 0.01, max(1, int(rate * 0.01))
+    start = time.time()
+    i = 0
+    while i < len(records):
+        for key, value in records[i : i + per_tick]:
+            sent[_RECORD_ID.search(value).group(1)] = time.time()
+            producer.produce(topics.network, value=value, key=key)
+        producer.poll(0)
+        i += per_tick
+        next_tick = start + (i / per_tick) * tick
+        pause = next_tick - time.time()
+        if pause > 0:
+            time.sleep(pause)
+    producer.flush(30)
+    offered = len(records) / (time.time() - start)
+    deadline = time.time() + 30
+    done.set()
+    receiver.join()
+    flow.stop()
+    consumer.close()
+    delays = np.array([received[k] - sent[k] for k in sent if k in received])
+    return {"offered_per_s": round(offered), "records": len(sent), "received": len(delays),
+            "p50_ms": round(float(np.percentile(delays, 50)) * 1000, 1),
+            "p99_ms": round(float(np.percentile(delays, 99)) * 1000, 1),
+            "max_ms": round(float(delays.max()) * 1000, 1)}
+
+
+def state_memory(root: Path, bootstrap: str, subscribers: int) -> dict:
+    topics = StreamTopics.with_prefix("mem.")
+    ensure_topics({"bootstrap.servers": bootstrap}, PARTITIONS, topics.all())
+    reference = reference_directory(root, subscribers)
+    produce(bootstrap, topics.network, subscribers, subscribers)  # one record per subscriber
+    flow = FlowProcess(root, "memory", bootstrap, reference, "mem.", "--until-idle", str(IDLE_S))
+    while not any(e["event"] == "progress" and sum(e["records_in"].values()) >= subscribers for e in flow.events()):
+        if flow.process.poll() is not None:
+            break
+        time.sleep(1)
+    caught_up_rss = flow.rss()
+    flow.wait()
+    return {"subscribers_in_state": subscribers, "rss_caught_up_mb": round(caught_up_rss / 2**20),
+            "peak_rss_mb": round(flow.peak_rss / 2**20)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--rate", type=int, default=20_000)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--state-subscribers", type=int, default=1_000_000)
+    parser.add_argument("--only", choices=["throughput", "latency", "memory"], default=None)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="revguard-bench-") as tmp, LocalBroker() as broker:
+        root = Path(tmp)
+        results = {}
+        if args.only in (None, "throughput"):
+            results["throughput"] = throughput(root, broker.bootstrap, args.records)
+            print(json.dumps(results["throughput"]), flush=True)
+        if args.only in (None, "latency"):
+            results["latency"] = latency(root, broker.bootstrap, args.rate, args.seconds)
+            print(json.dumps(results["latency"]), flush=True)
+        if args.only in (None, "memory"):
+            results["memory"] = state_memory(root, broker.bootstrap, args.state_subscribers)
+            print(json.dumps(results["memory"]), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
