@@ -4,14 +4,11 @@
 -- network are phantom_billing, never duplicates. A finding's time is its bill's start_time.
 INSERT INTO revguard.discrepancies
     (finding_id, kind, record_id, bill_record_id, msisdn, element_id, amount, event_time, detected_at, evidence)
+-- The records billed more than once are found by one aggregation over the bills (most
+-- records have one bill, so what follows is small); the network is then streamed past that
+-- small set (the set is the join's build side), which is also what keeps bills of records
+-- the network never saw out of this kind.
 WITH
-    repeated AS (
-        SELECT record_id
-        FROM revguard.billed_usage FINAL
-        WHERE record_id != ''
-        GROUP BY record_id
-        HAVING count() > 1
-    ),
     ranked AS (
         SELECT
             bill_record_id, record_id, msisdn, service, start_time, charge, billed_at,
@@ -21,17 +18,15 @@ WITH
             first_value(billed_at) OVER w AS first_billed_at,
             first_value(charge) OVER w AS first_charge
         FROM revguard.billed_usage FINAL
-        WHERE record_id IN (SELECT record_id FROM repeated)
-          AND record_id IN (SELECT record_id FROM revguard.network_usage FINAL WHERE record_id IN (SELECT record_id FROM repeated))
+        WHERE record_id IN (
+            SELECT record_id FROM revguard.billed_usage FINAL
+            WHERE record_id != ''
+            GROUP BY record_id
+            HAVING count() > 1)
         WINDOW
             w AS (PARTITION BY record_id ORDER BY billed_at, bill_record_id
                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
             w_all AS (PARTITION BY record_id)
-    ),
-    network AS (
-        SELECT record_id, element_id
-        FROM revguard.network_usage FINAL
-        WHERE record_id IN (SELECT record_id FROM repeated)
     )
 SELECT
     lower(hex(substring(SHA256(concat('duplicate_billing|', r.record_id, '|', r.bill_record_id)), 1, 16))),
@@ -52,7 +47,8 @@ SELECT
         toDecimalString(r.first_charge, 6) AS first_charge,
         formatDateTime(r.billed_at, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS billed_at,
         toDecimalString(r.charge, 6) AS extra_charge)
-FROM ranked AS r
-LEFT JOIN network AS n ON n.record_id = r.record_id
+FROM revguard.network_usage AS n FINAL
+INNER JOIN ranked AS r ON r.record_id = n.record_id
 WHERE r.nth > 1
   AND r.start_time >= {since:DateTime64(3, 'UTC')} AND r.start_time < {until:DateTime64(3, 'UTC')}
+SETTINGS do_not_merge_across_partitions_select_final = 1, query_plan_join_swap_table = 'false'
