@@ -179,6 +179,8 @@ def run() -> None:
 @click.option("--snapshot-interval", default=5.0, show_default=True, help="Seconds between recovery snapshots.")
 @click.option("--poll-records", default=50_000, show_default=True,
               help="Most records one Kafka partition hands the flow per poll (one columnar batch).")
+@click.option("--batch-linger", default=0.1, show_default=True,
+              help="Seconds a polled record may wait for its batch to fill (latency against per-batch cost).")
 @click.option("--reference-refresh", default=10.0, show_default=True,
               help="Seconds between checks for changed catalog or subscribers in ClickHouse.")
 @click.option("--metrics-port", type=int, default=None, help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
@@ -187,7 +189,8 @@ def run() -> None:
 @click.pass_context
 def run_rating(ctx: click.Context, workers: int, process_id: int | None, addresses: str | None,
                until_idle: float | None, topic_prefix: str, partitions: int, snapshot_interval: float,
-               reference_refresh: float, metrics_port: int | None, poll_records: int, kafka_output: bool) -> None:
+               reference_refresh: float, metrics_port: int | None, poll_records: int, kafka_output: bool,
+               batch_linger: float) -> None:
     """The streaming rating flow on Kafka, until stopped; resumes where it stopped."""
     from flows.streaming import StreamOptions, StreamTopics, run_rating_flow
 
@@ -204,7 +207,7 @@ def run_rating(ctx: click.Context, workers: int, process_id: int | None, address
     options = StreamOptions(
         topics=StreamTopics.with_prefix(topic_prefix), until_idle_s=until_idle, partitions=partitions,
         snapshot_interval_s=snapshot_interval, reference_refresh_s=reference_refresh, poll_records=poll_records,
-        kafka_output=kafka_output,
+        kafka_output=kafka_output, batch_linger_s=batch_linger,
     )
     run_rating_flow(ctx.find_root().obj.get("clickhouse_url"), bootstrap, workers=workers, options=options,
                     process_id=process_id, addresses=peers, metrics_port=metrics_port)

@@ -161,9 +161,12 @@ class RatingLogic(StatefulBatchLogic[ShardWork, RatedPiece, RatingState]):
         self.seq_base = getattr(self.state, "seq_base", 0)
 
     def on_batch(self, works: list[ShardWork]) -> tuple[Iterable[RatedPiece], bool]:
-        return [self._rated(work) for work in works], self.RETAIN
+        # Works that arrived together are rated in one engine call: the call has a fixed
+        # cost of milliseconds, so under load (many small polls queued) this keeps up.
+        return self._rated(works), self.RETAIN
 
-    def _rated(self, work: ShardWork) -> RatedPiece:
+    def _sequenced(self, work: ShardWork) -> tuple[pa.Table, pa.Table | None]:
+        """The work's usage and adjustments with engine `seq`s following the previous work's."""
         n = work.usage.num_rows
         base = self.seq_base
         usage = work.usage.append_column(
@@ -177,9 +180,25 @@ class RatingLogic(StatefulBatchLogic[ShardWork, RatedPiece, RatingState]):
             seq = base + before * _SEQ_STEP + 1 + rank
             adjustments = work.adjustments.drop_columns(["before_row"]).append_column("seq", pa.array(seq, pa.int64()))
         self.seq_base = base + (n + 1) * _SEQ_STEP
+        return usage, adjustments
+
+    def _rated(self, works: list[ShardWork]) -> list[RatedPiece]:
+        sequenced = [self._sequenced(work) for work in works]
+        usage = pa.concat_tables([u for u, _ in sequenced]) if len(works) > 1 else sequenced[0][0]
+        adjusting = [a for _, a in sequenced if a is not None]
+        adjustments = pa.concat_tables(adjusting, promote_options="permissive") if adjusting else None
         result: RatedBatch = rate_batch(self.state, self.reference(), usage.drop_columns(["position"]), adjustments)
-        rated = result.rated.drop_columns(["seq"]).append_column("position", work.usage["position"])
-        return RatedPiece(work.batch_id, work.pieces, work.origin, rated, result.alerts, result.balances, work.rejects)
+        rated = result.rated.drop_columns(["seq"]).append_column("position", usage["position"])
+        pieces, offset = [], 0
+        for i, work in enumerate(works):
+            n = work.usage.num_rows
+            last = i == len(works) - 1
+            # Alerts and balances belong to the whole call; the last piece carries them.
+            alerts = result.alerts if last else result.alerts.slice(0, 0)
+            balances = result.balances if last else result.balances.slice(0, 0)
+            pieces.append(RatedPiece(work.batch_id, work.pieces, work.origin, rated.slice(offset, n), alerts, balances, work.rejects))
+            offset += n
+        return pieces
 
     def snapshot(self) -> RatingState:
         self.state.seq_base = self.seq_base

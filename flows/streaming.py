@@ -86,7 +86,8 @@ class StreamOptions:
     """How the flow runs; the defaults are for production (run until stopped)."""
 
     topics: StreamTopics = field(default_factory=StreamTopics)
-    poll_records: int = 50_000  # most records one partition hands over per poll
+    poll_records: int = 50_000  # most records in one batch from one partition
+    batch_linger_s: float = 0.1  # longest a polled record waits for its batch to fill
     until_idle_s: float | None = None  # stop once caught up and idle this long (tests, benchmarks)
     snapshot_interval_s: float = 5.0
     reference_refresh_s: float = 10.0
@@ -142,6 +143,7 @@ def rating_dataflow(
         KafkaLineSource(
             conf, {"network": topics.network, "adjustments": topics.adjustments, "billed": topics.billed},
             batch_size=options.poll_records, until_idle_s=options.until_idle_s, stop=stop, on_poll=metrics.polled,
+            linger_s=options.batch_linger_s,
         ),
     )
     usage_or_not = op.branch("is_usage", lines, lambda b: b.stream == "network")

@@ -6,9 +6,12 @@ resumed flow reads exactly what its last committed epoch had not). A fresh parti
 starts at the beginning; Tansu answers "latest offset" requests wrongly, and a rating
 flow must not skip records anyway.
 
-Polls never block a worker: `consume` takes what librdkafka has prefetched, and an empty
-poll asks Bytewax to come back a few milliseconds later (`next_awake`), so the worker
-keeps rating in between.
+Polls never block a worker: `consume` takes what librdkafka has prefetched, and a poll
+that hands nothing over asks Bytewax to come back a few milliseconds later
+(`next_awake`), so the worker keeps rating in between. A batch is handed over when it
+holds `batch_size` records or its first record has waited `linger_s`: every batch costs
+the rating engine a fixed few milliseconds, so a trickle of records must not become a
+trickle of one-record batches.
 
 Stopping: `stop` (an Event, set on SIGTERM) ends every partition at its next poll;
 `until_idle_s` ends a partition once it has reached the end of its log and seen nothing
@@ -54,6 +57,7 @@ class _LinePartition(StatefulSourcePartition[LineBatch, int]):
         until_idle_s: float | None,
         stop: threading.Event,
         on_poll: Callable[[PartitionProgress], None] | None,
+        linger_s: float,
     ) -> None:
         self._consumer = Consumer(
             {
@@ -78,35 +82,49 @@ class _LinePartition(StatefulSourcePartition[LineBatch, int]):
         self._at_end = False
         self._last_data = time.monotonic()
         self._awake: dt.datetime | None = None
+        self._linger_s = linger_s
+        # Polled but not handed over yet (a batch fills up for at most linger_s).
+        self._values: list[bytes] = []
+        self._offsets: list[int] = []
+        self._first_buffered = 0.0
 
     def next_batch(self) -> list[LineBatch]:
         if self._stop.is_set():
             raise StopIteration()
-        messages = self._consumer.consume(self._batch_size, 0)
-        values: list[bytes] = []
-        offsets: list[int] = []
+        messages = self._consumer.consume(self._batch_size - len(self._values), 0)
         for message in messages:
             error = message.error()
             if error is None:
-                values.append(message.value() or b"")
-                offsets.append(message.offset())
+                if not self._values:
+                    self._first_buffered = time.monotonic()
+                self._values.append(message.value() or b"")
+                self._offsets.append(message.offset())
                 self._at_end = False
             elif error.code() == KafkaError._PARTITION_EOF:
                 self._at_end = True
             elif error.fatal() or not error.retriable():
                 raise KafkaException(error)
         now = time.monotonic()
-        if values:
+        if messages:
             self._last_data = now
-            self._next = offsets[-1] + 1
+        ready = len(self._values) >= self._batch_size or (
+            self._values and now - self._first_buffered >= self._linger_s
+        )
+        idle = self._until_idle_s is not None and self._at_end and now - self._last_data >= self._until_idle_s
+        if idle and not self._values:
+            raise StopIteration()
+        batches: list[LineBatch] = []
+        if ready or idle:
+            batches = contiguous_batches(self._stream, self._origin, self._offsets, self._values)
+            self._next = self._offsets[-1] + 1
+            self._values, self._offsets = [], []
             self._awake = None
         else:
-            if self._until_idle_s is not None and self._at_end and now - self._last_data >= self._until_idle_s:
-                raise StopIteration()
             self._awake = dt.datetime.now(dt.timezone.utc) + _EMPTY_POLL_BACKOFF
         if self._on_poll is not None:
-            self._on_poll(PartitionProgress(self._stream, self._origin, len(values), self._next, self._high_watermark()))
-        return contiguous_batches(self._stream, self._origin, offsets, values)
+            records = sum(len(b.lines) for b in batches)
+            self._on_poll(PartitionProgress(self._stream, self._origin, records, self._next, self._high_watermark()))
+        return batches
 
     def next_awake(self) -> dt.datetime | None:
         return self._awake
@@ -151,8 +169,10 @@ class KafkaLineSource(FixedPartitionedSource[LineBatch, int]):
         until_idle_s: float | None = None,
         stop: threading.Event | None = None,
         on_poll: Callable[[PartitionProgress], None] | None = None,
+        linger_s: float = 0.1,
     ) -> None:
         self._conf = dict(conf)
+        self._linger_s = linger_s
         self._streams = {topic: stream for stream, topic in topics.items()}
         self._batch_size = batch_size
         self._until_idle_s = until_idle_s
@@ -173,5 +193,5 @@ class KafkaLineSource(FixedPartitionedSource[LineBatch, int]):
         topic, _, partition = for_part.rpartition(":")
         return _LinePartition(
             self._conf, self._streams[topic], topic, int(partition), resume_state,
-            self._batch_size, self._until_idle_s, self._stop, self._on_poll,
+            self._batch_size, self._until_idle_s, self._stop, self._on_poll, self._linger_s,
         )
