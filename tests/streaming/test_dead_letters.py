@@ -73,3 +73,20 @@ def test_rated_records_and_dead_letters_are_also_published_to_kafka(
     assert sorted(r["reason"] for r in rejects) == sorted(
         ["bad_json", "missing_field:msisdn", "negative:duration_s", "bad_service", "unknown_subscriber"]
     )
+
+
+def test_billed_records_land_in_billed_usage_and_malformed_ones_in_rejects(
+    chdb_client, kafka_bootstrap, stream_topics, reference_dir, tmp_path
+):
+    from tests.flows.conftest import BILLED_LINES  # b1 and b2 are whole; b3 has no msisdn and a bad charge
+
+    load_reference(chdb_client, reference_dir)
+    produce_lines(kafka_bootstrap, BILLED_LINES, stream_topics.billed, tmp_path)
+    options = StreamOptions(topics=stream_topics, until_idle_s=1.0, snapshot_interval_s=0.5, partitions=3)
+
+    run_rating_flow(None, kafka_bootstrap, options=options, recovery_dir=tmp_path / "recovery")
+
+    billed = chdb_client.query("SELECT bill_record_id, toString(charge) FROM revguard.billed_usage FINAL ORDER BY 1").result_rows
+    assert billed == [("b1", "0"), ("b2", "0.0915")]
+    rejects = chdb_client.query("SELECT stream, raw FROM revguard.rejects FINAL").result_rows
+    assert rejects == [("billed", BILLED_LINES[2])]
