@@ -9,14 +9,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
+# name: (arguments at full size, arguments for --quick)
 BENCHMARKS = {
-    "simulate": ([], ["--subscribers", "2000", "--days", "1"]),
+    "simulate": (["--subscribers", "10000", "--days", "2"], ["--subscribers", "1000", "--days", "2"]),
     "rate_file": ([], ["--records", "100000", "--repeat", "1"]),
     "load": ([], ["--records", "100000"]),
-    "rating_engine": ([], []),
+    "rating_engine": ([], ["100000", "10000"]),
     "kafka_baseline": ([], ["100000"]),
-    "reconcile": ([], ["--records", "1000000"]),
-    "streaming": ([], ["--quick"]),
+    "reconcile": (["--records", "10000000", "--runs", "1"], ["--records", "1000000", "--runs", "1"]),
+    "streaming": ([], ["--records", "100000", "--seconds", "10", "--state-subscribers", "100000"]),
 }
 
 
