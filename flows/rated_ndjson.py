@@ -18,7 +18,6 @@ from flows.rating_flow import RatedPiece, Reject
 
 
 _CONTROL = r"[\x00-\x1f]"
-_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 
 
 def json_texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -46,8 +45,23 @@ def json_texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.fill_null(text, "null")
 
 
+def _needs_escape(strings: pa.Array) -> bool:
+    """Whether any value holds a quote, a backslash or a control character.
+
+    Scans the array's character buffer at once: a regex per value costs ~1 µs each.
+    """
+    if len(strings) == 0:
+        return False
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32, count=len(strings) + 1, offset=strings.offset * 4)
+    data = strings.buffers()[2]
+    if data is None:
+        return False
+    chars = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]]
+    return bool((chars < 0x20).any() or (chars == 0x22).any() or (chars == 0x5C).any())
+
+
 def _quoted(strings: pa.Array) -> pa.Array:
-    if not pc.any(pc.match_substring_regex(strings, _NEEDS_ESCAPE)).as_py():
+    if pa.types.is_string(strings.type) and not _needs_escape(strings):
         return pc.binary_join_element_wise('"', strings, '"', "")  # the usual case: ids, digits, codes
     if pc.any(pc.match_substring_regex(strings, _CONTROL)).as_py():
         # Control characters are rare enough to escape one value at a time.
