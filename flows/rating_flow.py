@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 
 import bytewax.operators as op
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from bytewax.dataflow import Dataflow, Stream
@@ -238,35 +239,53 @@ class AdjustmentPlacement(StatefulBatchLogic[ParsedUsage, ParsedUsage, "Adjustme
         self.last_batch, self.last_origin = batch.batch_id, batch.origin
         if not self.pending.num_rows or not batch.usage.num_rows:
             return batch
-        pending_msisdn = self.pending["msisdn"]
-        rows = np.flatnonzero(pc.is_in(batch.usage["msisdn"], value_set=pc.unique(pending_msisdn)).to_numpy(zero_copy_only=False))
-        if rows.size == 0:
+        target = placement_rows(batch.usage["msisdn"], batch.usage["start_time"],
+                                self.pending["msisdn"], self.pending["time"])
+        taken = np.flatnonzero(target >= 0)
+        if taken.size == 0:
             return batch
-        # Few subscribers top up within one batch, so this loop runs over those rows only.
-        usage_msisdn = batch.usage["msisdn"].take(rows).to_pylist()
-        usage_start = batch.usage["start_time"].take(rows).to_pylist()
-        queue: dict[str, list[int]] = {}
-        for i, m in enumerate(pending_msisdn.to_pylist()):
-            queue.setdefault(m, []).append(i)
-        times = self.pending["time"].to_pylist()
-        taken: list[int] = []
-        before: list[int] = []
-        for row, m, start in zip(rows.tolist(), usage_msisdn, usage_start):
-            q = queue.get(m)
-            while q and times[q[0]] <= start:
-                taken.append(q.pop(0))
-                before.append(row)
-        if not taken:
-            return batch
-        placed = self.pending.take(taken).append_column("before_row", pa.array(before, pa.int64()))
-        placed = placed.take(pc.sort_indices(placed, [("before_row", "ascending"), ("time", "ascending")]))
-        keep = np.ones(self.pending.num_rows, dtype=bool)
-        keep[taken] = False
+        placed = self.pending.take(taken).append_column("before_row", pa.array(target[taken], pa.int64()))
+        placed = placed.take(pc.sort_indices(placed, [("before_row", "ascending"), ("time", "ascending"),
+                                                      ("position", "ascending")]))
+        keep = target < 0
         self.pending = self.pending.filter(pa.array(keep))
         return ParsedUsage(batch.batch_id, batch.origin, batch.usage, batch.rejects, placed)
 
     def snapshot(self) -> "AdjustmentPlacement":
         return self
+
+
+def placement_rows(usage_msisdn: pa.ChunkedArray, usage_start: pa.ChunkedArray,
+                   adjustment_msisdn: pa.ChunkedArray, adjustment_time: pa.ChunkedArray) -> np.ndarray:
+    """For each adjustment, the first usage row (input order) of its msisdn starting at or
+    after the adjustment's time, or -1 when no row of this batch qualifies.
+
+    Vectorised: per msisdn, the running maximum of `start_time` in input order first reaches
+    an adjustment's time exactly at that row, so one sort of rows and adjustments together by
+    (msisdn, time, adjustment first on a tie) finds every target at once.
+    """
+    n_usage, n_adjustments = len(usage_msisdn), len(adjustment_msisdn)
+    names = pa.chunked_array([*pa.chunked_array(usage_msisdn).chunks, *pa.chunked_array(adjustment_msisdn).chunks],
+                             pa.string())
+    code = pc.dictionary_encode(names).combine_chunks().indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    usage_code = code[:n_usage]
+    start = pc.cast(usage_start, pa.int64()).to_numpy(zero_copy_only=False)
+    running_max = pd.Series(start).groupby(usage_code).cummax().to_numpy()
+    time = pc.cast(adjustment_time, pa.int64()).to_numpy(zero_copy_only=False)
+    is_row = np.concatenate([np.ones(n_usage, np.int8), np.zeros(n_adjustments, np.int8)])
+    index = np.concatenate([np.arange(n_usage), np.arange(n_adjustments)])
+    value = np.concatenate([running_max, time])
+    order = np.lexsort((is_row, value, code))  # by msisdn, then time, adjustments before rows on a tie
+    position = np.arange(order.size)
+    next_row = np.minimum.accumulate(np.where(is_row[order] == 1, position, order.size)[::-1])[::-1]
+    target = np.full(n_adjustments, -1, dtype=np.int64)
+    adjustments_at = np.flatnonzero(is_row[order] == 0)
+    following = next_row[adjustments_at]
+    found = following < order.size
+    same_msisdn = np.zeros(adjustments_at.size, dtype=bool)
+    same_msisdn[found] = code[order[following[found]]] == code[order[adjustments_at[found]]]
+    target[index[order[adjustments_at[same_msisdn]]]] = index[order[following[same_msisdn]]]
+    return target
 
 
 @dataclass
