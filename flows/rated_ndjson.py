@@ -127,17 +127,23 @@ def ordered_lines(pieces: list[RatedPiece]) -> pa.Array:
     return pa.concat_arrays(lines).take(pa.array(order))
 
 
+def text_bytes(strings: pa.Array) -> memoryview:
+    """All values of a string array back to back, straight from its character buffer."""
+    strings = strings.combine_chunks() if isinstance(strings, pa.ChunkedArray) else strings
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32, count=len(strings) + 1, offset=strings.offset * 4)
+    return memoryview(strings.buffers()[2])[offsets[0]:offsets[-1]]
+
+
 class _NdjsonPartition(StatefulSinkPartition[list[RatedPiece], None]):
     def __init__(self, path: Path, counts: dict[str, int]) -> None:
-        self._file = path.open("w", encoding="utf-8")
+        self._file = path.open("wb")
         self._counts = counts
 
     def write_batch(self, values: list[list[RatedPiece]]) -> None:
         for pieces in values:
             lines = ordered_lines(pieces)
             if len(lines):
-                self._file.write("\n".join(lines.to_pylist()))
-                self._file.write("\n")
+                self._file.write(text_bytes(pc.binary_join_element_wise(lines, "\n", "")))
             for piece in pieces:
                 tally(self._counts, piece)
 
