@@ -196,8 +196,10 @@ def run_rating_flow(
     recovery_dir: Path | None = None,
     metrics_port: int | None = None,
     settings: KafkaSettings | None = None,
+    stop: threading.Event | None = None,
 ) -> dict:
-    """Runs the streaming rating flow until stopped (SIGTERM/SIGINT: graceful) or idle; returns totals."""
+    """Runs the streaming rating flow until stopped (SIGTERM/SIGINT, or `stop` set: graceful) or idle;
+    returns totals. `stop` lets a host that embeds the flow in a thread end it as a signal would."""
     from clickhouse.client import revguard_home, store_client
     from clickhouse.migrations import migrate
     from confluent_kafka import KafkaException
@@ -227,7 +229,7 @@ def run_rating_flow(
     metrics = FlowMetrics()
     if metrics_port is not None:
         serve_metrics(metrics, metrics_port)
-    stop = threading.Event()
+    stop = stop or threading.Event()
     restore = _stop_on_signals(stop)
     progress = ProgressLog(metrics)
     progress.start()

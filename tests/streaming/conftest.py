@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +25,7 @@ from flows.kafka.topics import ensure_topics
 from flows.load import load_directory
 from flows.rate_file import rate_file
 from flows.simulator import simulate
-from flows.streaming import StreamTopics
+from flows.streaming import StreamOptions, StreamTopics, run_rating_flow
 
 REPO = Path(__file__).resolve().parents[2]
 PARTITIONS = 3
@@ -151,3 +154,54 @@ def read_topic(bootstrap: str, topic: str, partitions: int = PARTITIONS, timeout
         consumer.close()
     assert len(at_end) == partitions, f"{topic}: end of every partition not reached"
     return values
+
+
+@contextmanager
+def running_flow(store_url: str | None, bootstrap: str, options: StreamOptions, recovery_dir: Path, **kwargs):
+    """`run_rating_flow` in a thread until the block ends, then stopped as SIGTERM would; yields
+    a dict that gets the flow's totals (or its error, raised when the block ends)."""
+    stop = threading.Event()
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["totals"] = run_rating_flow(store_url, bootstrap, options=options, recovery_dir=recovery_dir,
+                                                stop=stop, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="rating-flow", daemon=True)
+    thread.start()
+    try:
+        yield outcome
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive(), "the flow did not stop within 60 s of being asked to"
+    if "error" in outcome:
+        raise outcome["error"]
+
+
+def rated_message(bootstrap: str, topic: str, record_id: str, timeout: float = 30.0) -> dict:
+    """The first message of the rated topic for `record_id`, waiting for it to be published."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "test-waiter"})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            for message in consumer.consume(1000, 0.2):
+                if message.error() is None:
+                    value = json.loads(message.value())
+                    if value.get("record_id") == record_id:
+                        return value
+    finally:
+        consumer.close()
+    raise AssertionError(f"{record_id} not published to {topic} within {timeout} s")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,83 @@
+"""Reference data changed in ClickHouse takes effect while the flow runs, without a restart.
+
+The flow runs in a thread against the HTTP endpoint and checks the store for changed
+reference tables every 0.2 s; the test changes the store between two records and waits
+longer than that before producing the second one.
+"""
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from flows.streaming import StreamOptions
+from tests.flows.conftest import CATALOG, SUBSCRIBERS, usage
+from tests.streaming.conftest import load_reference, produce_lines, rated_message, running_flow
+
+pytestmark = pytest.mark.kafka
+REFRESH_S = 0.2
+PREPAID = "447900000002"  # PRE5, opening balance 1.00, voice rounding 60/60, national 0.20/min
+NEWCOMER = "447900000007"
+# PRE5 with every voice minute at 0.50.
+CATALOG_WITH_PRE50 = CATALOG + """\
+  - id: PRE50
+    payment: prepaid
+    allowance_classes: []
+    allowance_zones: [eu]
+    voice: {rounding: "60/60", per_minute: {onnet: "0.50", national: "0.50", premium: "2.00", international: "1.00"}, offpeak_factor: "1"}
+    sms: {per_message: {onnet: "0.10", national: "0.10", premium: "0.50", international: "0.30"}}
+    data: {per_mb: "0.05", increment_kb: 1}
+    roaming: {world: {per_minute: "2.00", per_message: "0.50", per_mb: "8.00"}}
+"""
+
+
+def reference_directory(root: Path, name: str, subscribers: str) -> Path:
+    directory = root / name
+    directory.mkdir()
+    (directory / "catalog.yaml").write_text(CATALOG_WITH_PRE50)
+    (directory / "subscribers.csv").write_text(subscribers)
+    return directory
+
+
+def options(topics) -> StreamOptions:
+    return StreamOptions(topics=topics, snapshot_interval_s=0.2, reference_refresh_s=REFRESH_S, partitions=3)
+
+
+def test_a_plan_change_in_the_store_prices_the_next_record_with_the_new_plan(
+    http_store, http_endpoint, kafka_bootstrap, stream_topics, tmp_path
+):
+    load_reference(http_store, reference_directory(tmp_path, "before", SUBSCRIBERS))
+    moved = SUBSCRIBERS.replace(f"{PREPAID},A2,PRE5,", f"{PREPAID},A2,PRE50,")
+    assert moved != SUBSCRIBERS
+    with running_flow(http_endpoint.url, kafka_bootstrap, options(stream_topics), tmp_path / "recovery"):
+        produce_lines(kafka_bootstrap, [usage("u1", PREPAID, "voice", "2026-11-02T08:16:00Z", 61)], stream_topics.network, tmp_path)
+        first = rated_message(kafka_bootstrap, stream_topics.rated, "u1")
+        load_reference(http_store, reference_directory(tmp_path, "after", moved))
+        time.sleep(REFRESH_S * 3)
+        produce_lines(kafka_bootstrap, [usage("u2", PREPAID, "voice", "2026-11-02T08:20:00Z", 61)], stream_topics.network, tmp_path)
+        second = rated_message(kafka_bootstrap, stream_topics.rated, "u2")
+
+    # 61 s -> 120 s billable: PRE5 2 min x 0.20 = 0.40; PRE50 2 min x 0.50 = 1.00
+    assert (first["plan_id"], Decimal(first["charge"])) == ("PRE5", Decimal("0.40"))
+    assert (second["plan_id"], Decimal(second["charge"])) == ("PRE50", Decimal("1.00"))
+
+
+def test_a_subscriber_added_to_the_store_is_rated_instead_of_rejected_as_unknown(
+    http_store, http_endpoint, kafka_bootstrap, stream_topics, tmp_path
+):
+    load_reference(http_store, reference_directory(tmp_path, "before", SUBSCRIBERS))
+    added = SUBSCRIBERS + f"{NEWCOMER},A7,PRE50,prepaid,active,2026-01-01T00:00:00Z,1,3.00,,consumer\n"
+    with running_flow(http_endpoint.url, kafka_bootstrap, options(stream_topics), tmp_path / "recovery"):
+        produce_lines(kafka_bootstrap, [usage("n1", NEWCOMER, "voice", "2026-11-02T08:16:00Z", 61)], stream_topics.network, tmp_path)
+        before = rated_message(kafka_bootstrap, stream_topics.rated, "n1")
+        load_reference(http_store, reference_directory(tmp_path, "after", added))
+        time.sleep(REFRESH_S * 3)
+        produce_lines(kafka_bootstrap, [usage("n2", NEWCOMER, "voice", "2026-11-02T08:20:00Z", 61)], stream_topics.network, tmp_path)
+        after = rated_message(kafka_bootstrap, stream_topics.rated, "n2")
+
+    assert (before["status"], before["reason"]) == ("rejected", "unknown_subscriber")
+    # PRE50: 120 s x 0.50/min = 1.00 + 0.20 tax = 1.20 from the opening 3.00 -> 1.80
+    assert after["status"] == "rated"
+    assert (Decimal(after["total"]), Decimal(after["balance_after"])) == (Decimal("1.20"), Decimal("1.80"))
