@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
@@ -24,6 +24,24 @@ class FilePosition:
     batch_id: int
 
 
+def next_line_batch(file: BinaryIO, stream: str, batch_lines: int, start: FilePosition) -> tuple[LineBatch, FilePosition] | None:
+    """The next batch of about `batch_lines` lines from `file` (positioned at `start`), and
+    the position after it; None at the end of the file."""
+    lines = file.readlines(batch_lines * 200)  # size hint: ~batch_lines typical lines
+    if not lines:
+        return None
+    if not lines[-1].endswith(b"\n"):
+        lines[-1] = lines[-1] + b"\n"  # a last line without a newline is still a whole record
+    batch = LineBatch(
+        stream=stream,
+        origin=Path(file.name).name,
+        first_position=start.line_number,
+        lines=tuple(line[:-1] for line in lines),
+        batch_id=start.batch_id,
+    )
+    return batch, FilePosition(file.tell(), start.line_number + len(lines), start.batch_id + 1)
+
+
 class _NdjsonPartition(StatefulSourcePartition[LineBatch, FilePosition]):
     def __init__(
         self, path: Path, stream: str, batch_lines: int, resume: FilePosition | None,
@@ -32,27 +50,15 @@ class _NdjsonPartition(StatefulSourcePartition[LineBatch, FilePosition]):
         self._file = path.open("rb")
         self._on_read = on_read
         self._stream = stream
-        self._origin = path.name
         self._batch_lines = batch_lines
         self._position = resume or FilePosition(0, 1, 0)
         self._file.seek(self._position.byte_offset)
 
     def next_batch(self) -> list[LineBatch]:
-        lines = self._file.readlines(self._batch_lines * 200)  # size hint: ~batch_lines typical lines
-        if not lines:
+        step = next_line_batch(self._file, self._stream, self._batch_lines, self._position)
+        if step is None:
             raise StopIteration()
-        if not lines[-1].endswith(b"\n"):
-            # A last line without a newline is still a whole record.
-            lines[-1] = lines[-1] + b"\n"
-        start = self._position
-        batch = LineBatch(
-            stream=self._stream,
-            origin=self._origin,
-            first_position=start.line_number,
-            lines=tuple(line[:-1] for line in lines),
-            batch_id=start.batch_id,
-        )
-        self._position = FilePosition(self._file.tell(), start.line_number + len(lines), start.batch_id + 1)
+        batch, self._position = step
         if self._on_read:
             self._on_read(self._position.byte_offset)
         return [batch]

@@ -21,7 +21,7 @@ from clickhouse_connect.driver import Client
 from clickhouse.writer import TableWriter
 from flows.clickhouse_sink import RatedClickHouseSink, empty_value, rejects_table, source_column, with_type_defaults
 from flows.errors import InputError
-from flows.file_source import NdjsonSource
+from flows.file_source import DEFAULT_BATCH_LINES, FilePosition, NdjsonSource, next_line_batch
 from flows.progress import byte_progress
 from flows.rating_flow import Reject, parsed_adjustments, rated_stream, run_file_flow
 from rating.catalog import load_catalog
@@ -140,27 +140,21 @@ def _write_rejects(client: Client, rejects: tuple[Reject, ...] | list[Reject]) -
 
 
 def _load_billed(client: Client, path: Path, progress: bool) -> dict[str, int]:
+    """Billed records are not rated: parsed, validated and written as they come."""
     writer = TableWriter(client, "revguard.billed_usage", BILLED_COLUMNS)
     rejected = 0
-    source = NdjsonSource(path, "billed")
-    with byte_progress("loading billed records", path.stat().st_size, progress) as advance:
-        part = source.build_part("billed", path.name, None)
-        try:
-            while True:
-                try:
-                    (batch,) = part.next_batch()
-                except StopIteration:
-                    break
-                parsed = parse_billed_lines(list(batch.lines))
-                rows = parsed.accepted
-                position = pc.add(rows["position"], pa.scalar(batch.first_position, pa.int64()))
-                rows = rows.append_column("source", source_column(path.name, position))
-                writer.add_batch(with_type_defaults(rows, writer.schema))
-                rejects = [Reject("billed", path.name, batch.first_position + p, reason, raw) for p, reason, raw in parsed.rejects]
-                rejected += _write_rejects(client, rejects)
-                advance(part.snapshot().byte_offset)
-        finally:
-            part.close()
+    position = FilePosition(0, 1, 0)
+    with byte_progress("loading billed records", path.stat().st_size, progress) as advance, path.open("rb") as file:
+        while (step := next_line_batch(file, "billed", DEFAULT_BATCH_LINES, position)) is not None:
+            batch, position = step
+            parsed = parse_billed_lines(list(batch.lines))
+            rows = parsed.accepted
+            lines = pc.add(rows["position"], pa.scalar(batch.first_position, pa.int64()))
+            rows = rows.append_column("source", source_column(path.name, lines))
+            writer.add_batch(with_type_defaults(rows, writer.schema))
+            rejects = [Reject("billed", path.name, batch.first_position + p, reason, raw) for p, reason, raw in parsed.rejects]
+            rejected += _write_rejects(client, rejects)
+            advance(position.byte_offset)
     writer.flush()
     return {"billed_usage": writer.rows_written, "billed_rejected": rejected}
 
