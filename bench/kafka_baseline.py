@@ -27,24 +27,11 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from flows.kafka.broker import LocalBroker
 from flows.kafka.settings import producer_config
+from rating.records import NETWORK_SCHEMA  # the baseline parses exactly what the flow parses
 
 TOPIC = "bench.usage.network"
 CONSUME_BATCH = 10_000
 
-NETWORK_SCHEMA = pa.schema(
-    [
-        ("record_id", pa.string()),
-        ("msisdn", pa.string()),
-        ("service", pa.string()),
-        ("start_time", pa.timestamp("us", tz="UTC")),
-        ("duration_s", pa.int64()),
-        ("volume_bytes", pa.int64()),
-        ("destination", pa.string()),
-        ("roaming_mccmnc", pa.string()),
-        ("element_id", pa.string()),
-        ("cell_id", pa.string()),
-    ]
-)
 
 
 def network_records(count: int, subscribers: int = 50_000) -> Iterator[tuple[bytes, bytes]]:

@@ -17,7 +17,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.json as pj
 
 from bench.rate_file import NETWORK_JSON, simulated
@@ -32,10 +31,8 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     directory = simulated(args.records, args.dir)
-    schema = NETWORK_JSON.set(NETWORK_JSON.get_field_index("start_time"),
-                              pa.field("start_time", pa.timestamp("ms", tz="UTC")))
     network = pj.read_json(directory / "network.ndjson",
-                           parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"))
+                           parse_options=pj.ParseOptions(explicit_schema=NETWORK_JSON, unexpected_field_behavior="ignore"))
     billed_lines = sum(1 for _ in (directory / "billed.ndjson").open("rb"))
     store = Path(tempfile.mkdtemp(prefix="revguard-bench-load-"))
     try:

@@ -17,20 +17,15 @@ import statistics
 import time
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.json as pj
 
 from flows.rate_file import rate_file
 from flows.simulator import simulate
+from rating.records import NETWORK_SCHEMA
 
 OUT = Path(__file__).resolve().parent / "out"
 RECORDS_PER_SUBSCRIBER_DAY = 20  # what the simulator produces on average
-NETWORK_JSON = pa.schema([
-    ("record_id", pa.string()), ("msisdn", pa.string()), ("service", pa.string()),
-    ("start_time", pa.string()), ("duration_s", pa.int64()), ("volume_bytes", pa.int64()),
-    ("destination", pa.string()), ("roaming_mccmnc", pa.string()), ("element_id", pa.string()),
-    ("cell_id", pa.string()),
-])
+NETWORK_JSON = NETWORK_SCHEMA  # the record contract: timestamps parsed, as the flow must
 
 
 def simulated(records: int, directory: Path | None) -> Path:
