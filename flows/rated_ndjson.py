@@ -29,7 +29,7 @@ def json_texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = _quoted(column)
+        text = _few_values_quoted(column)
     elif pa.types.is_boolean(kind):
         text = pc.if_else(column, "true", "false")
     elif pa.types.is_integer(kind):
@@ -37,12 +37,46 @@ def json_texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     elif pa.types.is_decimal(kind):
         text = _quoted(pc.cast(column, pa.string()))
     elif pa.types.is_timestamp(kind):
-        text = _quoted(_rfc3339(column))
+        text = _rfc3339_quoted(column)
     elif pa.types.is_binary(kind):
         text = _quoted(pc.cast(column, pa.string()))
     else:
         raise TypeError(f"no JSON form for {kind}")
     return pc.fill_null(text, "null")
+
+
+def _few_values_quoted(strings: pa.Array) -> pa.Array:
+    """Quoted strings; a column of few distinct values (service, status, plan) is quoted once
+    per distinct value and spread with `take`."""
+    if len(strings) < 64:
+        return _quoted(strings)
+    encoded = pc.dictionary_encode(strings)
+    if len(encoded.dictionary) * 8 > len(strings):
+        return _quoted(strings)
+    return _quoted(encoded.dictionary).take(encoded.indices)
+
+
+_DAY_US = 86_400_000_000
+# "HH:MM:SS" for every second of a day, built once: formatting becomes a lookup.
+_CLOCK = pa.array([f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)])
+
+
+def _rfc3339_quoted(column: pa.Array) -> pa.Array:
+    """`"2026-11-02T08:15:00Z"` for whole-second UTC timestamps: the date of each distinct day
+    and the clock of each second of the day are looked up, not formatted per value."""
+    valid = ~np.asarray(column.is_null())
+    micros = pc.fill_null(pc.cast(column.cast(pa.timestamp("us", tz="UTC")), pa.int64()), 0).to_numpy(zero_copy_only=False)
+    if not valid.any() or (micros[valid] % 1_000_000).any():
+        return _quoted(_rfc3339(column))
+    days = np.floor_divide(micros, _DAY_US)
+    distinct, day_index = np.unique(days[valid], return_inverse=True)
+    dates = pc.strftime(pa.array(distinct * _DAY_US, pa.timestamp("us")), format="%Y-%m-%d")
+    index = np.zeros(len(micros), dtype=np.int64)
+    index[valid] = day_index
+    date_text = dates.take(pa.array(index))
+    clock_text = _CLOCK.take(pa.array(np.where(valid, (micros - days * _DAY_US) // 1_000_000, 0)))
+    text = pc.binary_join_element_wise('"', date_text, "T", clock_text, 'Z"', "")
+    return pc.if_else(pa.array(valid), text, pa.nulls(len(micros), pa.string()))
 
 
 def _needs_escape(strings: pa.Array) -> bool:

@@ -37,3 +37,18 @@ def test_fractions_of_a_second_are_kept() -> None:
     moment = dt.datetime(2026, 11, 2, 8, 15, 0, 250_000, tzinfo=dt.timezone.utc)
     (line,) = ndjson_lines(pa.table({"t": pa.array([moment], pa.timestamp("us", tz="UTC"))})).to_pylist()
     assert json.loads(line)["t"] == "2026-11-02T08:15:00.250Z"
+
+
+def test_timestamps_across_days_with_nulls_are_exact() -> None:
+    # 200 values an hour and a second apart cross several days; every 7th is null.
+    moments = [None if i % 7 == 0 else dt.datetime(2026, 10, 24, 23, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=3601 * i)
+               for i in range(200)]
+    texts = json_texts(pa.array(moments, pa.timestamp("us", tz="UTC"))).to_pylist()
+    expected = ["null" if m is None else json.dumps(m.strftime("%Y-%m-%dT%H:%M:%SZ")) for m in moments]
+    assert texts == expected
+
+
+def test_columns_of_few_values_encode_like_any_other() -> None:
+    values = [("voice", "sms", 'da"ta', None)[i % 4] for i in range(300)]
+    texts = json_texts(pa.array(values, pa.string())).to_pylist()
+    assert [None if t == "null" else json.loads(t) for t in texts] == values
