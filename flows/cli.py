@@ -177,6 +177,8 @@ def run() -> None:
 @click.option("--topic-prefix", default="", help="Prefix of every topic name (several environments on one cluster).")
 @click.option("--partitions", default=8, show_default=True, help="Partitions of topics the flow has to create.")
 @click.option("--snapshot-interval", default=5.0, show_default=True, help="Seconds between recovery snapshots.")
+@click.option("--store-flush-interval", default=1.0, show_default=True,
+              help="Most seconds rated rows wait for their ClickHouse insert (0: insert at every snapshot).")
 @click.option("--poll-records", default=50_000, show_default=True,
               help="Most records one Kafka partition hands the flow per poll (one columnar batch).")
 @click.option("--batch-linger", default=0.1, show_default=True,
@@ -190,7 +192,7 @@ def run() -> None:
 def run_rating(ctx: click.Context, workers: int, process_id: int | None, addresses: str | None,
                until_idle: float | None, topic_prefix: str, partitions: int, snapshot_interval: float,
                reference_refresh: float, metrics_port: int | None, poll_records: int, kafka_output: bool,
-               batch_linger: float) -> None:
+               batch_linger: float, store_flush_interval: float) -> None:
     """The streaming rating flow on Kafka, until stopped; resumes where it stopped."""
     from flows.streaming import StreamOptions, StreamTopics, run_rating_flow
 
@@ -199,6 +201,8 @@ def run_rating(ctx: click.Context, workers: int, process_id: int | None, address
         raise UsageFailure("no Kafka bootstrap: pass --kafka-bootstrap or set REVGUARD_KAFKA_BOOTSTRAP")
     if workers < 1:
         raise UsageFailure("--workers must be at least 1")
+    if store_flush_interval < 0:
+        raise UsageFailure("--store-flush-interval must be 0 or more")
     if (process_id is None) != (addresses is None):
         raise UsageFailure("--process-id and --addresses go together")
     peers = [a.strip() for a in addresses.split(";") if a.strip()] if addresses else None
@@ -207,7 +211,7 @@ def run_rating(ctx: click.Context, workers: int, process_id: int | None, address
     options = StreamOptions(
         topics=StreamTopics.with_prefix(topic_prefix), until_idle_s=until_idle, partitions=partitions,
         snapshot_interval_s=snapshot_interval, reference_refresh_s=reference_refresh, poll_records=poll_records,
-        kafka_output=kafka_output, batch_linger_s=batch_linger,
+        kafka_output=kafka_output, batch_linger_s=batch_linger, store_flush_s=store_flush_interval or None,
     )
     run_rating_flow(ctx.find_root().obj.get("clickhouse_url"), bootstrap, workers=workers, options=options,
                     process_id=process_id, addresses=peers, metrics_port=metrics_port)

@@ -1,10 +1,12 @@
 """Rated pieces into ClickHouse: rated_usage, network_usage, balances, alerts, rejects.
 
-Durability follows the flow's checkpoints: rows are buffered per table and flushed when
-the buffer is large, when Bytewax snapshots the partition (end of an epoch, right before
-the recovery snapshot is committed) and on close. A failed flush raises, so the epoch's
-snapshot never commits past rows the store does not have. Rows written before a crash
-and written again by the replay replace themselves: every table is keyed
+Durability is decoupled from the flow's epochs, so epochs can be short (latency) without
+an insert into every table each epoch. Rows are buffered per table and flushed every
+`flush_interval_s`, when a table's buffer is large, and on close. In between, the
+partition's recovery snapshot is the rows it holds that are not durable yet: a snapshot
+never commits past data it could not replay, because the resumed partition adds those rows
+back and flushes them. A failed flush raises, so nothing commits past it. Rows written
+before a crash and written again after it replace themselves: every table is keyed
 (ReplacingMergeTree on the natural key plus `source`, the record's input position).
 """
 from __future__ import annotations
@@ -102,13 +104,37 @@ class RatedWriters:
         self._client = client
         self._batch_rows = batch_rows
         self._version = 0
+        # What each writer holds that the store does not have yet, as it was added.
+        self._pending: dict[str, list[pa.Table]] = {}
+
+    def _add(self, writer: TableWriter, rows: pa.Table) -> None:
+        if writer.add_batch(rows):
+            self._pending.pop(writer.table, None)  # the buffer filled up and was flushed, these rows too
+        elif rows.num_rows:
+            self._pending.setdefault(writer.table, []).append(rows)
+
+    def pending(self) -> dict[str, list[pa.Table]]:
+        """Rows added but not durable yet, per table (Arrow tables are immutable: no copy needed)."""
+        return {table: list(rows) for table, rows in self._pending.items()}
+
+    def restore(self, pending: dict[str, list[pa.Table]]) -> None:
+        """Adds back the rows a recovery snapshot held; they are flushed with the next flush."""
+        writers = {w.table: w for w in (self.rated, self.network, self.balances, self.alerts, self.rejects)}
+        for table, tables in pending.items():
+            writer = writers.get(table) or self._other(table, tables[0].column_names)
+            for rows in tables:
+                self._add(writer, rows)
+
+    def _other(self, table: str, columns: list[str]) -> TableWriter:
+        writer = self.other.get(table)
+        if writer is None:
+            writer = self.other[table] = TableWriter(self._client, table, list(columns), self._batch_rows)
+        return writer
 
     def add_rows(self, rows: StoreRows) -> None:
-        writer = self.other.get(rows.table)
-        if writer is None:
-            writer = self.other[rows.table] = TableWriter(self._client, rows.table, list(rows.columns), self._batch_rows)
+        writer = self._other(rows.table, list(rows.columns))
         if rows.rows.num_rows:
-            writer.add_batch(with_type_defaults(rows.rows, writer.schema))
+            self._add(writer, with_type_defaults(rows.rows, writer.schema))
 
     def _next_version(self) -> int:
         # Balances keep the row with the highest version. Write order, not the engine's seq:
@@ -122,13 +148,14 @@ class RatedWriters:
         rated = piece.rated
         if rated.num_rows:
             rated = rated.append_column("source", source_column(piece.origin, rated["position"]))
-            self.rated.add_batch(with_type_defaults(rated, self.rated.schema))
+            self._add(self.rated, with_type_defaults(rated, self.rated.schema))
             # A duplicate is the same network record again: network_usage keeps one row per record_id.
             seen = rated.filter(pc.not_equal(rated["status"], "duplicate"))
-            self.network.add_batch(with_type_defaults(seen, self.network.schema))
+            self._add(self.network, with_type_defaults(seen, self.network.schema))
             unknown = rated.filter(pc.equal(rated["status"], "rejected"))
             if unknown.num_rows:
-                self.rejects.add_batch(
+                self._add(
+                    self.rejects,
                     pa.table(
                         {
                             "stream": pa.array(["network"] * unknown.num_rows),
@@ -141,19 +168,20 @@ class RatedWriters:
                     )
                 )
         if piece.rejects:
-            self.rejects.add_batch(rejects_table(list(piece.rejects)))
+            self._add(self.rejects, rejects_table(list(piece.rejects)))
         if piece.balances.num_rows:
             balances = piece.balances
             now = dt.datetime.now(dt.timezone.utc)
             balances = balances.append_column("updated_at", pa.array([now] * balances.num_rows, pa.timestamp("ms", tz="UTC")))
             balances = balances.append_column("version", pa.array([self._next_version()] * balances.num_rows, pa.uint64()))
-            self.balances.add_batch(with_type_defaults(balances, self.balances.schema))
+            self._add(self.balances, with_type_defaults(balances, self.balances.schema))
         if piece.alerts.num_rows:
-            self.alerts.add_batch(with_type_defaults(piece.alerts, self.alerts.schema))
+            self._add(self.alerts, with_type_defaults(piece.alerts, self.alerts.schema))
 
     def flush(self) -> None:
         for writer in (self.rated, self.network, self.balances, self.alerts, self.rejects, *self.other.values()):
             writer.flush()
+            self._pending.pop(writer.table, None)
 
     def written(self) -> dict[str, int]:
         return {
@@ -166,10 +194,20 @@ class RatedWriters:
         }
 
 
-class _Partition(StatefulSinkPartition["RatedPiece | StoreRows", None]):
-    def __init__(self, writers: RatedWriters, on_close: Callable[[dict[str, int]], None] | None) -> None:
+PendingRows = dict[str, list[pa.Table]]
+
+
+class _Partition(StatefulSinkPartition["RatedPiece | StoreRows", PendingRows]):
+    def __init__(
+        self, writers: RatedWriters, on_close: Callable[[dict[str, int]], None] | None,
+        flush_interval_s: float | None, resume: PendingRows | None,
+    ) -> None:
         self.writers = writers
         self.on_close = on_close
+        self.flush_interval_s = flush_interval_s
+        if resume:
+            writers.restore(resume)
+        self.flushed_at = time.monotonic()
 
     def write_batch(self, values: "list[RatedPiece | StoreRows]") -> None:
         for value in values:
@@ -177,11 +215,16 @@ class _Partition(StatefulSinkPartition["RatedPiece | StoreRows", None]):
                 self.writers.add_rows(value)
             else:
                 self.writers.add(value)
+        if self.flush_interval_s is not None and time.monotonic() - self.flushed_at >= self.flush_interval_s:
+            self.writers.flush()
+            self.flushed_at = time.monotonic()
 
-    def snapshot(self) -> None:
-        # The epoch is about to be committed: make its rows durable first.
-        self.writers.flush()
-        return None
+    def snapshot(self) -> PendingRows:
+        if self.flush_interval_s is None:
+            # Durable at every epoch: the snapshot holds nothing.
+            self.writers.flush()
+        # The epoch is about to be committed: what the store does not have yet goes with it.
+        return self.writers.pending()
 
     def close(self) -> None:
         self.writers.flush()
@@ -189,15 +232,23 @@ class _Partition(StatefulSinkPartition["RatedPiece | StoreRows", None]):
             self.on_close(self.writers.written())
 
 
-class RatedClickHouseSink(FixedPartitionedSink["RatedPiece | StoreRows", None]):
-    """Writes rated pieces (and other keyed rows) to the store. One partition: one client."""
+class RatedClickHouseSink(FixedPartitionedSink["RatedPiece | StoreRows", PendingRows]):
+    """Writes rated pieces (and other keyed rows) to the store. One partition: one client.
 
-    def __init__(self, client: Callable[[], Client], on_close: Callable[[dict[str, int]], None] | None = None) -> None:
+    `flush_interval_s`: most seconds rows wait in the buffer before an insert; None flushes
+    at every recovery snapshot instead (the snapshot then holds no rows).
+    """
+
+    def __init__(
+        self, client: Callable[[], Client], on_close: Callable[[dict[str, int]], None] | None = None,
+        flush_interval_s: float | None = None,
+    ) -> None:
         self._client = client
         self._on_close = on_close
+        self._flush_interval_s = flush_interval_s
 
     def list_parts(self) -> list[str]:
         return ["store"]
 
-    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _Partition:
-        return _Partition(RatedWriters(self._client()), self._on_close)
+    def build_part(self, step_id: str, for_part: str, resume_state: PendingRows | None) -> _Partition:
+        return _Partition(RatedWriters(self._client()), self._on_close, self._flush_interval_s, resume_state)

@@ -90,6 +90,7 @@ class StreamOptions:
     batch_linger_s: float = 0.1  # longest a polled record waits for its batch to fill
     until_idle_s: float | None = None  # stop once caught up and idle this long (tests, benchmarks)
     snapshot_interval_s: float = 5.0
+    store_flush_s: float | None = 1.0  # most seconds rated rows wait for their ClickHouse insert
     reference_refresh_s: float = 10.0
     shards: int = DEFAULT_SHARDS
     kafka_output: bool = True
@@ -165,7 +166,7 @@ def rating_dataflow(
         op.map("adjustment_rows", adjustments, adjustment_rows),
         billed_split.trues,
     )
-    op.output("clickhouse", op.key_on("to_store", to_store, lambda _: "store"), RatedClickHouseSink(store_client))
+    op.output("clickhouse", op.key_on("to_store", to_store, lambda _: "store"), RatedClickHouseSink(store_client, flush_interval_s=options.store_flush_s))
     if options.kafka_output:
         producer = {**PRODUCER_DEFAULTS, **conf}
         op.output(
