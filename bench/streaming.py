@@ -169,13 +169,13 @@ def throughput(root: Path, bootstrap: str, count: int) -> dict:
             "ratio": round(count / seconds / raw, 3), "flow_peak_rss_mb": round(flow.peak_rss / 2**20)}
 
 
-def latency(root: Path, bootstrap: str, rate: int, seconds: float, epoch_s: float) -> dict:
+def latency(root: Path, bootstrap: str, rate: int, seconds: float, epoch_s: float, flow_args: list[str]) -> dict:
     topics = StreamTopics.with_prefix("lat.")
     ensure_topics({"bootstrap.servers": bootstrap}, PARTITIONS, topics.all())
     reference = reference_directory(root, 50_000)
     # Stateful Bytewax steps release an epoch's data when the epoch closes: the snapshot
     # interval is the floor of the latency.
-    flow = FlowProcess(root, "latency", bootstrap, reference, "lat.", "--snapshot-interval", str(epoch_s))
+    flow = FlowProcess(root, "latency", bootstrap, reference, "lat.", "--snapshot-interval", str(epoch_s), *flow_args)
     sent: dict[bytes, float] = {}
     received: dict[bytes, float] = {}
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-latency", "fetch.wait.max.ms": 10})
@@ -220,7 +220,7 @@ def latency(root: Path, bootstrap: str, rate: int, seconds: float, epoch_s: floa
     flow.stop()
     consumer.close()
     delays = np.array([received[k] - sent[k] for k in sent if k in received])
-    return {"snapshot_interval_s": epoch_s, "offered_per_s": round(offered), "records": len(sent), "received": len(delays),
+    return {"snapshot_interval_s": epoch_s, "flow_args": flow_args, "load_average_1m": os.getloadavg()[0], "offered_per_s": round(offered), "records": len(sent), "received": len(delays),
             "p50_ms": round(float(np.percentile(delays, 50)) * 1000, 1),
             "p99_ms": round(float(np.percentile(delays, 99)) * 1000, 1),
             "max_ms": round(float(delays.max()) * 1000, 1)}
@@ -249,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--state-subscribers", type=int, default=1_000_000)
     parser.add_argument("--latency-snapshot-interval", type=float, default=0.25)
+    parser.add_argument("--flow-arg", action="append", default=[], metavar="ARG",
+                        help="Extra argument for the latency run's `revguard run rating` (repeatable), "
+                             "e.g. --flow-arg=--store-flush-interval --flow-arg=0")
     parser.add_argument("--only", choices=["throughput", "latency", "memory"], default=None)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="revguard-bench-") as tmp, LocalBroker() as broker:
@@ -258,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             results["throughput"] = throughput(root, broker.bootstrap, args.records)
             print(json.dumps(results["throughput"]), flush=True)
         if args.only in (None, "latency"):
-            results["latency"] = latency(root, broker.bootstrap, args.rate, args.seconds, args.latency_snapshot_interval)
+            results["latency"] = latency(root, broker.bootstrap, args.rate, args.seconds, args.latency_snapshot_interval,
+                                         args.flow_arg)
             print(json.dumps(results["latency"]), flush=True)
         if args.only in (None, "memory"):
             results["memory"] = state_memory(root, broker.bootstrap, args.state_subscribers)

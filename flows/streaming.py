@@ -11,12 +11,20 @@ the source (one `LineBatch` per Kafka poll and partition), the order of adjustme
 (arrival order: an adjustment applies to a subscriber's usage that reaches the rating step
 after it), and the reference (read from ClickHouse, refreshed while running).
 
-Exactly-once in effect: Bytewax snapshots each partition's next offset and every shard's
-`RatingState` at the end of each epoch (`snapshot_interval_s`), after the sinks have
-flushed; every ClickHouse table is keyed by the record's `topic:partition:offset` or
-natural key, and balances keep the latest write, so a kill -9 at any moment followed by a
-restart replays from the last snapshot and ends in the same rows. Kafka outputs are
-at-least-once (see `flows.kafka.rated_sink`).
+Exactly-once in effect: at the end of each epoch (`snapshot_interval_s`) Bytewax snapshots
+each partition's next offset, every shard's `RatingState` touched in the epoch, and the
+ClickHouse sink's rows not yet inserted (it inserts every `store_flush_s`, not every epoch;
+see `flows.clickhouse_sink`); the Kafka sink has every message acknowledged first. Every
+ClickHouse table is keyed by the record's `topic:partition:offset` or natural key, and
+balances keep the latest write, so a kill -9 at any moment followed by a restart replays
+from the last snapshot and ends in the same rows. Kafka outputs are at-least-once (see
+`flows.kafka.rated_sink`).
+
+Latency: the rating step is stateful, and Bytewax hands a stateful step an epoch's items
+when the epoch closes, so a record waits for its epoch (plus `batch_linger_s` in the
+source) before it is rated and published. Short epochs cost a snapshot of every shard
+touched, i.e. with traffic on every shard the whole rating state, each epoch: a short
+`snapshot_interval_s` suits a state of thousands of subscribers, not millions.
 
 Recovery lives in `REVGUARD_HOME/recovery` (created on first run). Several processes
 (`--process-id/--addresses`) share it, so they must run on one host or a shared volume.
@@ -132,8 +140,10 @@ def rating_dataflow(
     reference: ReferenceStore | None = None,
     metrics: FlowMetrics | None = None,
     stop: threading.Event | None = None,
+    workers_total: int = 1,
 ) -> Dataflow:
-    """The streaming rating dataflow; `store_client` is a callable returning the ClickHouse client."""
+    """The streaming rating dataflow; `store_client` is a callable returning the ClickHouse client.
+    `workers_total` (all processes' workers) sets how many Kafka output partitions share the work."""
     topics = options.topics
     reference = reference or ReferenceStore(store_client, options.reference_refresh_s)
     metrics = metrics or FlowMetrics()
@@ -171,7 +181,7 @@ def rating_dataflow(
         producer = {**PRODUCER_DEFAULTS, **conf}
         op.output(
             "kafka_out", pieces,
-            KafkaRatedSink(producer, OutputTopics(topics.rated, topics.rejects, topics.alerts), options.shards),
+            KafkaRatedSink(producer, OutputTopics(topics.rated, topics.rejects, topics.alerts), min(workers_total, options.shards)),
         )
     return flow
 
@@ -234,7 +244,10 @@ def run_rating_flow(
     restore = _stop_on_signals(stop)
     progress = ProgressLog(metrics)
     progress.start()
-    flow = rating_dataflow(settings, lambda: store_client(clickhouse_url), options, reference=reference, metrics=metrics, stop=stop)
+    flow = rating_dataflow(
+        settings, lambda: store_client(clickhouse_url), options, reference=reference, metrics=metrics, stop=stop,
+        workers_total=workers * max(len(addresses or []), 1),
+    )
     log.info("started", extra={"workers": workers, "process_id": process_id, "until_idle_s": options.until_idle_s})
     epoch = dt.timedelta(seconds=options.snapshot_interval_s)
     try:
