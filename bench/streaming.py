@@ -13,7 +13,8 @@ one worker, embedded chDB store in a temporary REVGUARD_HOME), exactly as an ope
                 steady R records/s (default 20,000) for D seconds and reads the rated topic;
                 latency = receive time of the rated record - produce call time of its input.
 3. state RSS    M records for M distinct subscribers (default 1,000,000), rated by the flow;
-                peak RSS of the flow process (VmHWM) and its RSS once caught up.
+                peak RSS of the flow process (sampled every 0.2 s) and its RSS once its
+                /metrics count every record rated.
 
 Usage: python -m bench.streaming [--records N] [--rate R] [--seconds D] [--state-subscribers M]
 """
@@ -226,18 +227,40 @@ def latency(root: Path, bootstrap: str, rate: int, seconds: float, epoch_s: floa
             "max_ms": round(float(delays.max()) * 1000, 1)}
 
 
+def rated_so_far(port: int) -> float:
+    """Rows the flow has rated (every status), from its /metrics; 0 while it is not serving."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return 0
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+               if s.name == "revguard_records_out_total")
+
+
 def state_memory(root: Path, bootstrap: str, subscribers: int) -> dict:
+    """RSS once every record is rated (read from /metrics; the flow runs until stopped), then SIGTERM."""
+    import socket
+
     topics = StreamTopics.with_prefix("mem.")
     ensure_topics({"bootstrap.servers": bootstrap}, PARTITIONS, topics.all())
     reference = reference_directory(root, subscribers)
     produce(bootstrap, topics.network, subscribers, subscribers)  # one record per subscriber
-    flow = FlowProcess(root, "memory", bootstrap, reference, "mem.", "--until-idle", str(IDLE_S))
-    while not any(e["event"] == "progress" and sum(e["records_in"].values()) >= subscribers for e in flow.events()):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    flow = FlowProcess(root, "memory", bootstrap, reference, "mem.", "--metrics-port", str(port))
+    while rated_so_far(port) < subscribers:
         if flow.process.poll() is not None:
-            break
-        time.sleep(1)
+            sys.exit(f"flow failed:\n{flow.log.read_text()[-3000:]}")
+        time.sleep(0.5)
+    time.sleep(1)  # the sinks finish the last epoch's writes
     caught_up_rss = flow.rss()
-    flow.wait()
+    flow.stop()
     return {"subscribers_in_state": subscribers, "rss_caught_up_mb": round(caught_up_rss / 2**20),
             "peak_rss_mb": round(flow.peak_rss / 2**20)}
 

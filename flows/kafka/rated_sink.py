@@ -26,6 +26,7 @@ from flows.clickhouse_sink import source_column
 from flows.rated_ndjson import ndjson_lines
 from flows.rating_flow import RatedPiece, Reject
 
+ENCODE_ROWS = 20_000
 _producers: dict[tuple[tuple[str, str], ...], Producer] = {}
 _producers_lock = threading.Lock()
 
@@ -65,11 +66,7 @@ def reject_message(reject: Reject) -> bytes:
 
 
 def rated_messages(pieces: list[RatedPiece]) -> tuple[list[bytes], list[bytes]]:
-    """(keys, values) of the rated rows of `pieces`, `source` in place of `position`.
-
-    The pieces are encoded together: JSON encoding costs milliseconds per call whatever
-    the rows, and a short epoch hands the sink one small piece per shard.
-    """
+    """(keys, values) of the rated rows of `pieces`, `source` in place of `position`."""
     tables = [
         p.rated.append_column("source", source_column(p.origin, p.rated["position"])).drop_columns(["position"])
         for p in pieces if p.rated.num_rows
@@ -80,6 +77,24 @@ def rated_messages(pieces: list[RatedPiece]) -> tuple[list[bytes], list[bytes]]:
     values = json_values(rated)
     keys = [m.encode() for m in rated["msisdn"].to_pylist()]
     return keys, values
+
+
+def encoding_groups(pieces: list[RatedPiece], rows: int = ENCODE_ROWS) -> list[list[RatedPiece]]:
+    """Consecutive pieces in groups of about `rows` rated rows, each group encoded in one call.
+
+    JSON encoding costs ~12 ms per call whatever its rows (measured: 100 rows 12.7 ms, 10,000
+    rows 92 ms), and a short epoch hands the sink one small piece per shard; groups of about
+    `rows` keep that cost small without holding a whole long epoch's messages at once.
+    """
+    groups: list[list[RatedPiece]] = [[]]
+    filled = 0
+    for piece in pieces:
+        if filled >= rows:
+            groups.append([])
+            filled = 0
+        groups[-1].append(piece)
+        filled += piece.rated.num_rows
+    return groups
 
 
 def unknown_subscriber_rejects(piece: RatedPiece) -> list[bytes]:
@@ -109,8 +124,9 @@ class _Partition(StatefulSinkPartition[RatedPiece, None]):
             self._failures.append(str(error))
 
     def write_batch(self, values: list[RatedPiece]) -> None:
-        keys, lines = rated_messages(values)
-        self._produce(self._topics.rated, zip(keys, lines))
+        for group in encoding_groups(values):
+            keys, lines = rated_messages(group)
+            self._produce(self._topics.rated, zip(keys, lines))
         for piece in values:
             dead = [reject_message(r) for r in piece.rejects] + unknown_subscriber_rejects(piece)
             self._produce(self._topics.rejects, ((b"", d) for d in dead))
