@@ -46,6 +46,14 @@ def shared_producer(conf: Mapping[str, str]) -> Producer:
         return producer
 
 
+def release_shared_producers(timeout_s: float = 5.0) -> None:
+    """Flush and drop every shared producer (before the brokers they talk to go away)."""
+    with _producers_lock:
+        for producer in _producers.values():
+            producer.flush(timeout_s)
+        _producers.clear()
+
+
 def json_values(table: pa.Table) -> list[bytes]:
     """One JSON object per row, as message values."""
     return pc.cast(ndjson_lines(table), pa.binary()).to_pylist()
