@@ -57,7 +57,7 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     client = store_client(f"chdb://{store}")
     migrate(client)
     loaded = load_directory(client, out_dir, progress=True)
-    stdout.print(counts_table(f"rows written to the embedded store ({store})", loaded.items()))
+    stdout.print(counts_table("rows written to the embedded store", loaded.items()))
     timings.append(("load and rate", f"{perf_counter() - t:.1f} s"))
 
     stdout.rule("3. reconcile: every assurance control, in ClickHouse")

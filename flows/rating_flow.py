@@ -26,7 +26,7 @@ from bytewax.testing import cluster_main, run_main
 
 from flows.batches import LineBatch
 from rating.engine import RatedBatch, Reference, rate_batch
-from rating.records import ADJUSTMENT_SCHEMA, NETWORK_SCHEMA, parse_adjustment_lines, parse_network_lines
+from rating.records import NETWORK_SCHEMA, parse_adjustment_lines, parse_network_lines
 from rating.state import RatingState
 
 DEFAULT_SHARDS = 8
@@ -113,8 +113,12 @@ def parsed_adjustment_batch(batch: LineBatch) -> ParsedUsage:
         Reject("adjustments", batch.origin, batch.first_position + pos, reason, raw)
         for pos, reason, raw in parsed.rejects
     )
-    empty = NETWORK_SCHEMA.empty_table().append_column("position", pa.array([], pa.int64()))
-    return ParsedUsage(batch.batch_id, batch.origin, empty, rejects, adjustments)
+    return ParsedUsage(batch.batch_id, batch.origin, no_usage(), rejects, adjustments)
+
+
+def no_usage() -> pa.Table:
+    """A usage batch without rows, for work that carries only adjustments."""
+    return NETWORK_SCHEMA.empty_table().append_column("position", pa.array([], pa.int64()))
 
 
 def shard_numbers(msisdn: pa.ChunkedArray | pa.Array, shards: int) -> np.ndarray:
@@ -232,8 +236,7 @@ class AdjustmentPlacement(StatefulBatchLogic[ParsedUsage, ParsedUsage, "Adjustme
         rest = self.pending.append_column("before_row", pa.array(np.zeros(self.pending.num_rows, np.int64)))
         rest = rest.take(pc.sort_indices(rest, [("time", "ascending"), ("position", "ascending")]))
         self.pending = self.pending.slice(0, 0)
-        empty = NETWORK_SCHEMA.empty_table().append_column("position", pa.array([], pa.int64()))
-        return [ParsedUsage(self.last_batch + 1, self.last_origin, empty, (), rest)], self.DISCARD
+        return [ParsedUsage(self.last_batch + 1, self.last_origin, no_usage(), (), rest)], self.DISCARD
 
     def _placed(self, batch: ParsedUsage) -> ParsedUsage:
         self.last_batch, self.last_origin = batch.batch_id, batch.origin
