@@ -45,10 +45,10 @@ def parse_seconds(path: Path) -> float:
     return time.perf_counter() - began
 
 
-def rate_seconds(directory: Path, output: Path) -> tuple[float, dict[str, int]]:
+def rate_seconds(directory: Path, output: Path, workers: int) -> tuple[float, dict[str, int]]:
     began = time.perf_counter()
     counts = rate_file(directory / "catalog.yaml", directory / "subscribers.csv", directory / "network.ndjson",
-                       output, directory / "adjustments.ndjson")
+                       output, directory / "adjustments.ndjson", workers=workers)
     return time.perf_counter() - began, counts
 
 
@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None, help="a simulated directory to use instead")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="as `revguard rate --workers`")
     args = parser.parse_args()
     directory = simulated(args.records, args.dir)
     network = directory / "network.ndjson"
@@ -65,13 +66,14 @@ def main() -> None:
     parse, rate, counts = [], [], {}
     for _ in range(args.repeat):
         parse.append(parse_seconds(network))
-        seconds, counts = rate_seconds(directory, OUT / "rated.ndjson")
+        seconds, counts = rate_seconds(directory, OUT / "rated.ndjson", args.workers)
         rate.append(seconds)
     p, r = statistics.median(parse), statistics.median(rate)
     print(f"input: {lines:,} network records, {size_mb:,.0f} MB ({directory})")
     print(f"counts: {counts}")
     print(f"pyarrow NDJSON parse : {lines / p:>12,.0f} records/s  (median of {args.repeat}: {p:.2f} s)")
-    print(f"revguard rate        : {lines / r:>12,.0f} records/s  (median of {args.repeat}: {r:.2f} s)")
+    print(f"revguard rate        : {lines / r:>12,.0f} records/s  (median of {args.repeat}: {r:.2f} s, "
+          f"{args.workers} worker(s))")
     print(f"ratio rate/parse     : {p / r:.3f}   (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 

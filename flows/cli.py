@@ -138,13 +138,16 @@ def simulate(out_dir: Path, subscribers: int, days: int, seed: int, start: str, 
               help="Balance adjustments, NDJSON; applied in time order among the records.")
 @click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Rated records, NDJSON, one per input line in input order.")
-def rate(catalog: Path, subscribers: Path, input_path: Path, adjustments: Path | None, output: Path) -> None:
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
+              help="Worker threads: subscribers are split between them; the output is the same.")
+def rate(catalog: Path, subscribers: Path, input_path: Path, adjustments: Path | None, output: Path,
+         workers: int) -> None:
     """Rate a file through the same dataflow as the stream."""
     from flows.rate_file import rate_file
     from flows.report import print_counts
 
     counts = rate_file(catalog=catalog, subscribers=subscribers, usage=input_path,
-                       adjustments=adjustments, output=output, progress=True)
+                       adjustments=adjustments, output=output, progress=True, workers=workers)
     print_counts(counts)
 
 
