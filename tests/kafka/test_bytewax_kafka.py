@@ -19,7 +19,9 @@ from bytewax.connectors.kafka import KafkaSink, KafkaSinkMessage, KafkaSource
 from bytewax.dataflow import Dataflow
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main, run_main
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Producer
+
+from tests.kafka.reading import read_to_end as read_messages
 
 pytestmark = pytest.mark.kafka
 
@@ -39,24 +41,8 @@ def produce_numbered(bootstrap, topic, first, count, subscribers=37):
 
 
 def read_to_end(bootstrap, topic, partitions):
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "reader", "enable.partition.eof": True}
-    )
-    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-    messages, at_end, deadline = [], set(), time.monotonic() + 20
-    try:
-        while len(at_end) < partitions and time.monotonic() < deadline:
-            for msg in consumer.consume(1000, 0.5):
-                if msg.error() is None:
-                    messages.append((msg.partition(), msg.key(), int(msg.value())))
-                elif msg.error().code() == KafkaError._PARTITION_EOF:
-                    at_end.add(msg.partition())
-                else:
-                    raise AssertionError(msg.error())
-    finally:
-        consumer.close()
-    assert len(at_end) == partitions, "timed out before the end of every partition"
-    return messages
+    """(partition, key, number) of every message: values are the numbers produce_numbered wrote."""
+    return [(p, key, int(value)) for p, _offset, key, value in read_messages(bootstrap, topic, partitions)]
 
 
 def copy_flow(bootstrap, source_topic, sink_topic, *, tail=False, crash_on=None):

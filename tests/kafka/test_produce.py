@@ -1,35 +1,19 @@
 """Feeding NDJSON files to a topic: one message per line, keyed by msisdn, nothing dropped."""
 import json
-import time
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from flows.kafka.broker import free_port
 from flows.kafka.produce import DeliveryError, produce_ndjson, record_key
 from flows.kafka.settings import producer_config
+from tests.kafka.reading import read_to_end as read_messages
 
 pytestmark = pytest.mark.kafka
 
 
 def read_to_end(bootstrap, topic):
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "reader", "enable.partition.eof": True}
-    )
-    consumer.assign([TopicPartition(topic, 0, 0)])
-    messages, deadline = [], time.monotonic() + 20
-    try:
-        while time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is None:
-                continue
-            if msg.error() is not None:
-                assert msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
-                return messages
-            messages.append((msg.key(), msg.value()))
-    finally:
-        consumer.close()
-    raise AssertionError("timed out before the end of the partition")
+    """(key, value) of every message of a one-partition topic."""
+    return [(key, value) for _p, _offset, key, value in read_messages(bootstrap, topic, 1)]
 
 
 def usage(record_id, msisdn):

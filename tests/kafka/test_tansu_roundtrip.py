@@ -3,12 +3,13 @@ import socket
 import time
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from flows.kafka.broker import BrokerStartError, LocalBroker
 from flows.kafka.settings import consumer_config, producer_config
 from flows.kafka.topics import ALL_TOPICS, ensure_topics
+from tests.kafka.reading import read_to_end
 
 pytestmark = pytest.mark.kafka
 
@@ -19,28 +20,6 @@ FAST_GROUP = {"session.timeout.ms": "2000", "heartbeat.interval.ms": "500"}
 
 def env_for(bootstrap):
     return {"REVGUARD_KAFKA_BOOTSTRAP": bootstrap}
-
-
-def read_to_end(bootstrap, topic, partitions):
-    """Every message of every partition, as (partition, offset, key, value)."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "reader", "enable.partition.eof": True}
-    )
-    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-    messages, at_end, deadline = [], set(), time.monotonic() + 20
-    try:
-        while len(at_end) < partitions and time.monotonic() < deadline:
-            for msg in consumer.consume(1000, 0.5):
-                if msg.error() is None:
-                    messages.append((msg.partition(), msg.offset(), msg.key(), msg.value()))
-                elif msg.error().code() == KafkaError._PARTITION_EOF:
-                    at_end.add(msg.partition())
-                else:
-                    raise AssertionError(msg.error())
-    finally:
-        consumer.close()
-    assert len(at_end) == partitions, "timed out before the end of every partition"
-    return messages
 
 
 def produce_all(bootstrap, topic, pairs):
