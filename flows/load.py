@@ -55,8 +55,9 @@ def load_directory(client: Client, directory: Path, reference_only: bool = False
     if missing:
         raise InputError(f"{directory}: missing {', '.join(missing)} (files are named as `revguard simulate` writes them)")
     summary: dict[str, int] = {}
-    reference = _reference(directory)
-    summary["catalog"] = load_catalog_text(client, (directory / FILES["catalog"]).read_text(encoding="utf-8"))
+    catalog_text = (directory / FILES["catalog"]).read_text(encoding="utf-8")
+    reference = _reference(catalog_text, directory / FILES["subscribers"])  # refuses a broken catalog
+    summary["catalog"] = _store_catalog(client, catalog_text)
     summary["subscribers"] = _load_csv(client, directory / FILES["subscribers"], "revguard.subscribers", SUBSCRIBER_COLUMNS)
     if (directory / FILES["provisioning"]).exists():
         summary["provisioning"] = _load_csv(client, directory / FILES["provisioning"], "revguard.provisioning", PROVISIONING_COLUMNS)
@@ -78,17 +79,16 @@ def load_directory(client: Client, directory: Path, reference_only: bool = False
     return summary
 
 
-def load_catalog_text(client: Client, text: str) -> int:
-    """Stores a catalog (validated first: a broken one never reaches the store)."""
-    load_catalog(text)
+def _store_catalog(client: Client, text: str) -> int:
+    """Stores a catalog's text, already validated by `_reference`."""
     checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
     client.insert("revguard.catalog", [[checksum, text]], column_names=["checksum", "yaml"])
     return 1
 
 
-def _reference(directory: Path) -> Reference:
+def _reference(catalog_text: str, subscribers: Path) -> Reference:
     try:
-        return Reference(load_catalog(directory / FILES["catalog"]), load_subscribers(directory / FILES["subscribers"]))
+        return Reference(load_catalog(catalog_text), load_subscribers(subscribers))
     except ValueError as exc:  # CatalogError, ReferenceDataError
         raise InputError(str(exc)) from None
 
