@@ -157,13 +157,16 @@ def shard_works(parsed: ParsedUsage, shards: int) -> list[tuple[str, ShardWork]]
     return works
 
 
-class RatingLogic(StatefulBatchLogic[ShardWork, RatedPiece, RatingState]):
-    """Rates the pieces of one shard in arrival order against that shard's state."""
+class RatingLogic(StatefulBatchLogic[ShardWork, RatedPiece, tuple[RatingState, int]]):
+    """Rates the pieces of one shard in arrival order against that shard's state.
 
-    def __init__(self, state: RatingState | None, reference: Callable[[], Reference]) -> None:
-        self.state = state or RatingState()
+    Its snapshot is the engine state with the next free `seq`, so a resumed shard numbers
+    its events exactly as the crashed run did.
+    """
+
+    def __init__(self, resume: tuple[RatingState, int] | None, reference: Callable[[], Reference]) -> None:
+        self.state, self.seq_base = resume or (RatingState(), 0)
         self.reference = reference
-        self.seq_base = getattr(self.state, "seq_base", 0)
 
     def on_batch(self, works: list[ShardWork]) -> tuple[Iterable[RatedPiece], bool]:
         # Works that arrived together are rated in one engine call: the call has a fixed
@@ -205,11 +208,10 @@ class RatingLogic(StatefulBatchLogic[ShardWork, RatedPiece, RatingState]):
             offset += n
         return pieces
 
-    def snapshot(self) -> RatingState:
-        self.state.seq_base = self.seq_base
+    def snapshot(self) -> tuple[RatingState, int]:
         # Pickling copies the arrays (RatingState.__getstate__), which is what Bytewax
         # does with a snapshot before the next batch can mutate it.
-        return self.state
+        return self.state, self.seq_base
 
 
 class AdjustmentPlacement(StatefulBatchLogic[ParsedUsage, ParsedUsage, "AdjustmentPlacement"]):
