@@ -189,13 +189,16 @@ def run() -> None:
 @click.option("--reference-refresh", default=10.0, show_default=True,
               help="Seconds between checks for changed catalog or subscribers in ClickHouse.")
 @click.option("--metrics-port", type=int, default=None, help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
+@click.option("--shards", type=click.IntRange(min=1), default=None,
+              help="Rating-state shards, fixed by the first run on a recovery directory "
+                   "(default: one per worker of the cluster).")
 @click.option("--kafka-output/--no-kafka-output", default=True, show_default=True,
               help="Also publish rated records, dead letters and alerts to Kafka.")
 @click.pass_context
 def run_rating(ctx: click.Context, workers: int, process_id: int | None, addresses: str | None,
                until_idle: float | None, topic_prefix: str, partitions: int, snapshot_interval: float,
                reference_refresh: float, metrics_port: int | None, poll_records: int, kafka_output: bool,
-               batch_linger: float, store_flush_interval: float) -> None:
+               batch_linger: float, store_flush_interval: float, shards: int | None) -> None:
     """The streaming rating flow on Kafka, until stopped; resumes where it stopped."""
     from flows.streaming import StreamOptions, StreamTopics, run_rating_flow
 
@@ -215,6 +218,7 @@ def run_rating(ctx: click.Context, workers: int, process_id: int | None, address
         topics=StreamTopics.with_prefix(topic_prefix), until_idle_s=until_idle, partitions=partitions,
         snapshot_interval_s=snapshot_interval, reference_refresh_s=reference_refresh, poll_records=poll_records,
         kafka_output=kafka_output, batch_linger_s=batch_linger, store_flush_s=store_flush_interval or None,
+        shards=shards,
     )
     run_rating_flow(ctx.find_root().obj.get("clickhouse_url"), bootstrap, workers=workers, options=options,
                     process_id=process_id, addresses=peers, metrics_port=metrics_port)

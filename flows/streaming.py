@@ -33,10 +33,11 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import json
 import logging
 import signal
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import bytewax.operators as op
@@ -55,7 +56,7 @@ from flows.kafka.rated_sink import KafkaRatedSink, OutputTopics
 from flows.kafka.settings import PRODUCER_DEFAULTS, KafkaSettings
 from flows.metrics import FlowMetrics, ProgressLog, serve_metrics, structured_logging
 from flows.rating_flow import (
-    DEFAULT_SHARDS, ParsedUsage, RatedPiece, Reject, parsed_adjustment_batch, parsed_usage, rated_by_shard,
+    DEFAULT_SHARDS, ParsedUsage, RatedPiece, Reject, parsed_adjustment_batch, parsed_usage_batches, rated_by_shard,
 )
 from flows.reference_store import ReferenceMissing, ReferenceStore
 
@@ -100,7 +101,7 @@ class StreamOptions:
     snapshot_interval_s: float = 5.0
     store_flush_s: float | None = 1.0  # most seconds rated rows wait for their ClickHouse insert
     reference_refresh_s: float = 10.0
-    shards: int = DEFAULT_SHARDS
+    shards: int | None = None  # None: the recovery directory's, or one per worker of the cluster
     kafka_output: bool = True
     partitions: int = 8  # for topics the flow has to create
 
@@ -159,10 +160,11 @@ def rating_dataflow(
     )
     usage_or_not = op.branch("is_usage", lines, lambda b: b.stream == "network")
     adjustments_or_billed = op.branch("is_adjustment", usage_or_not.falses, lambda b: b.stream == "adjustments")
-    usage = op.map("parse_usage", usage_or_not.trues, parsed_usage)
+    usage = op.flat_map_batch("parse_usage", usage_or_not.trues, parsed_usage_batches)
     adjustments = op.map("parse_adjustments", adjustments_or_billed.trues, parsed_adjustment_batch)
     parsed = op.merge("arrival_order", usage, adjustments)
-    rated = rated_by_shard(parsed, reference.current, options.shards)
+    shards = options.shards or workers_total
+    rated = rated_by_shard(parsed, reference.current, shards)
     rated = op.inspect("count", rated, lambda _step, item: metrics.rated(item[1]))
     billed = op.flat_map("parse_billed", adjustments_or_billed.falses, billed_outputs)
     billed_split = op.branch("billed_rows", billed, lambda v: isinstance(v, StoreRows))
@@ -181,7 +183,7 @@ def rating_dataflow(
         producer = {**PRODUCER_DEFAULTS, **conf}
         op.output(
             "kafka_out", pieces,
-            KafkaRatedSink(producer, OutputTopics(topics.rated, topics.rejects, topics.alerts), min(workers_total, options.shards)),
+            KafkaRatedSink(producer, OutputTopics(topics.rated, topics.rejects, topics.alerts), min(workers_total, shards)),
         )
     return flow
 
@@ -194,6 +196,36 @@ def recovery_config(directory: Path) -> RecoveryConfig:
         if not any(directory.glob("part-*.sqlite3")):
             init_db_dir(directory, RECOVERY_PARTITIONS)
     return RecoveryConfig(str(directory))
+
+
+LAYOUT_FILE = "layout.json"
+
+
+def recovery_shards(directory: Path, asked: int | None, workers_total: int) -> int:
+    """The shard count of the state in `directory`: fixed by its first run, checked on every other.
+
+    Rating state is keyed by shard (msisdn tail mod shards), so resuming with another count
+    would look subscribers up in the wrong shard. By default a new directory gets one shard
+    per worker of the cluster (one engine call per batch per worker: the call has a fixed
+    cost); a restart with fewer or more workers keeps the directory's count.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    layout = directory / LAYOUT_FILE
+    with open(directory.parent / "recovery.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored = None
+        if layout.exists():
+            stored = int(json.loads(layout.read_text())["shards"])
+        elif any(directory.glob("part-*.sqlite3")):
+            stored = DEFAULT_SHARDS  # made before the count was recorded: those runs all used 8
+        if stored is not None and asked is not None and asked != stored:
+            raise InputError(
+                f"{directory} holds rating state in {stored} shards, not {asked}: "
+                f"run with --shards {stored}, or use a new REVGUARD_HOME to start over"
+            )
+        shards = stored or asked or workers_total
+        layout.write_text(json.dumps({"shards": shards}) + "\n")
+        return shards
 
 
 def run_rating_flow(
@@ -223,6 +255,9 @@ def run_rating_flow(
         settings = settings or kafka_settings(bootstrap=bootstrap)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    recovery_dir = recovery_dir or revguard_home() / "recovery"
+    workers_total = workers * max(len(addresses or []), 1)
+    options = replace(options, shards=recovery_shards(recovery_dir, options.shards, workers_total))
     client = store_client(clickhouse_url)
     if process_id in (None, 0):
         migrate(client)
@@ -235,7 +270,7 @@ def run_rating_flow(
         ensure_topics(settings.client_config(), options.partitions, options.topics.all(), timeout_s=20)
     except KafkaException as exc:
         raise InputError(f"cannot reach Kafka at {settings.bootstrap}: {exc}") from None
-    recovery = recovery_config(recovery_dir or revguard_home() / "recovery")
+    recovery = recovery_config(recovery_dir)
 
     metrics = FlowMetrics()
     if metrics_port is not None:
@@ -246,9 +281,10 @@ def run_rating_flow(
     progress.start()
     flow = rating_dataflow(
         settings, lambda: store_client(clickhouse_url), options, reference=reference, metrics=metrics, stop=stop,
-        workers_total=workers * max(len(addresses or []), 1),
+        workers_total=workers_total,
     )
-    log.info("started", extra={"workers": workers, "process_id": process_id, "until_idle_s": options.until_idle_s})
+    log.info("started", extra={"workers": workers, "process_id": process_id, "shards": options.shards,
+                               "until_idle_s": options.until_idle_s})
     epoch = dt.timedelta(seconds=options.snapshot_interval_s)
     try:
         if workers == 1 and not addresses:
