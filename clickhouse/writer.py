@@ -61,19 +61,34 @@ class TableWriter:
 
     def flush(self) -> int:
         """Insert everything buffered; returns the rows made durable. Raises WriteFailed."""
-        if not self._buffered:
+        block = self.take()
+        if block is None:
             return 0
+        try:
+            return self.insert(block)
+        except WriteFailed:
+            self._buffer, self._buffered = [block, *self._buffer], self._buffered + block.num_rows
+            raise
+
+    def take(self) -> pa.Table | None:
+        """Everything buffered as one block, and an empty buffer: for a caller that inserts
+        the block elsewhere (another thread) with `insert`. None when nothing is buffered."""
+        if not self._buffered:
+            return None
         block = pa.concat_tables(self._buffer)
+        self._buffer, self._buffered = [], 0
+        return block
+
+    def insert(self, block: pa.Table) -> int:
+        """Insert one block taken from this writer; returns its rows. Raises WriteFailed."""
         try:
             self.client.insert_arrow(self.table, block)
         except (ClickHouseError, OSError) as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise WriteFailed(f"writing {block.num_rows} rows to {self.table} failed: {first}") from error
-        written = block.num_rows
-        self.rows_written += written
+        self.rows_written += block.num_rows
         self.flushes += 1
-        self._buffer, self._buffered = [], 0
-        return written
+        return block.num_rows
 
     def discard(self) -> int:
         """Drop the buffered rows (the caller will replay them); returns how many."""
