@@ -9,9 +9,12 @@ flow must not skip records anyway.
 Polls never block a worker: `consume` takes what librdkafka has prefetched, and a poll
 that hands nothing over asks Bytewax to come back a few milliseconds later
 (`next_awake`), so the worker keeps rating in between. A batch is handed over when it
-holds `batch_size` records or its first record has waited `linger_s`: every batch costs
-the rating engine a fixed few milliseconds, so a trickle of records must not become a
-trickle of one-record batches.
+holds `batch_size` records or at the first tick of a `linger_s` grid after its first
+record: every batch costs each step a fixed few milliseconds (a call into Arrow costs tens of
+microseconds, and a step makes dozens), so a trickle of records must not become a trickle of
+one-record batches. The grid is shared by every partition of the process, so the partitions'
+batches are handed over in the same activation and the steps downstream rate and encode them
+together, in one call per tick instead of one per partition.
 
 Stopping: `stop` (an Event, set on SIGTERM) ends every partition at its next poll;
 `until_idle_s` ends a partition once it has reached the end of its log and seen nothing
@@ -43,6 +46,13 @@ class PartitionProgress:
     records: int  # values in this poll
     next_offset: int
     high_watermark: int  # -1 when not known yet
+
+
+def next_tick(now: float, linger_s: float) -> float:
+    """The first multiple of `linger_s` after `now` (the same grid for every partition)."""
+    if linger_s <= 0:
+        return now
+    return (now // linger_s + 1) * linger_s
 
 
 class _LinePartition(StatefulSourcePartition[LineBatch, int]):
@@ -86,7 +96,7 @@ class _LinePartition(StatefulSourcePartition[LineBatch, int]):
         # Polled but not handed over yet (a batch fills up for at most linger_s).
         self._values: list[bytes] = []
         self._offsets: list[int] = []
-        self._first_buffered = 0.0
+        self._release_at = 0.0  # monotonic time of the tick that hands the buffered batch over
 
     def next_batch(self) -> list[LineBatch]:
         if self._stop.is_set():
@@ -96,7 +106,7 @@ class _LinePartition(StatefulSourcePartition[LineBatch, int]):
             error = message.error()
             if error is None:
                 if not self._values:
-                    self._first_buffered = time.monotonic()
+                    self._release_at = next_tick(time.monotonic(), self._linger_s)
                 self._values.append(message.value() or b"")
                 self._offsets.append(message.offset())
                 self._at_end = False
@@ -108,7 +118,7 @@ class _LinePartition(StatefulSourcePartition[LineBatch, int]):
         if messages:
             self._last_data = now
         ready = len(self._values) >= self._batch_size or (
-            self._values and now - self._first_buffered >= self._linger_s
+            self._values and now >= self._release_at
         )
         idle = self._until_idle_s is not None and self._at_end and now - self._last_data >= self._until_idle_s
         if idle and not self._values:
@@ -119,6 +129,9 @@ class _LinePartition(StatefulSourcePartition[LineBatch, int]):
             self._next = self._offsets[-1] + 1
             self._values, self._offsets = [], []
             self._awake = None
+        elif self._values:
+            wait = max(self._release_at - now, 0.0)
+            self._awake = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=wait)
         else:
             self._awake = dt.datetime.now(dt.timezone.utc) + _EMPTY_POLL_BACKOFF
         if self._on_poll is not None:
