@@ -209,7 +209,8 @@ class RatedWriters:
                             "record_id": unknown["record_id"],
                             "msisdn": unknown["msisdn"],
                             "reason": unknown["reason"],
-                            "raw": pa.array([""] * unknown.num_rows),
+                            "raw": (pc.cast(unknown["raw"], pa.string()) if "raw" in unknown.column_names
+                                    else pa.array([""] * unknown.num_rows)),
                         }
                     )
                 )

@@ -79,7 +79,7 @@ class RatedPiece:
     batch_id: int
     pieces: int
     origin: str
-    rated: pa.Table  # rating.engine rated rows plus `position`
+    rated: pa.Table  # rating.engine rated rows plus `position` and `raw` (the input line)
     alerts: pa.Table
     balances: pa.Table
     rejects: tuple[Reject, ...] = ()
@@ -87,8 +87,9 @@ class RatedPiece:
 
 def parsed_usage(batch: LineBatch) -> ParsedUsage:
     """Parse a network line batch; positions become absolute (line number or offset)."""
-    parsed = parse_network_lines(list(batch.lines))
-    usage = parsed.accepted
+    lines = list(batch.lines)
+    parsed = parse_network_lines(lines)
+    usage = with_raw(parsed.accepted, lines)
     position = pc.add(usage["position"], pa.scalar(batch.first_position, pa.int64()))
     usage = usage.set_column(usage.schema.get_field_index("position"), "position", position)
     rejects = tuple(
@@ -96,6 +97,16 @@ def parsed_usage(batch: LineBatch) -> ParsedUsage:
         for pos, reason, raw in parsed.rejects
     )
     return ParsedUsage(batch.batch_id, batch.origin, usage, rejects)
+
+
+def with_raw(accepted: pa.Table, lines: list[bytes]) -> pa.Table:
+    """Accepted rows with `raw`, the text of the line each came from (indexed by `position`).
+
+    Outputs repeat the network record as it was received and append the rating fields: its
+    text needs no encoding again, and an analyst sees exactly what the network sent.
+    """
+    raw = pa.array(lines, pa.binary()).take(accepted["position"]) if lines else pa.array([], pa.binary())
+    return accepted.append_column("raw", raw)
 
 
 def parsed_usage_batches(batches: list[LineBatch]) -> list[ParsedUsage]:
@@ -108,8 +119,9 @@ def parsed_usage_batches(batches: list[LineBatch]) -> list[ParsedUsage]:
     if len(batches) == 1:
         return [parsed_usage(batches[0])]
     starts = np.cumsum([0] + [len(b.lines) for b in batches])
-    parsed = parse_network_lines([line for b in batches for line in b.lines])
-    usage = parsed.accepted
+    lines = [line for b in batches for line in b.lines]
+    parsed = parse_network_lines(lines)
+    usage = with_raw(parsed.accepted, lines)
     joint = usage["position"].to_numpy(zero_copy_only=False)
     which = np.searchsorted(starts, joint, side="right") - 1
     reject_which = np.searchsorted(starts, np.array([p for p, _, _ in parsed.rejects], np.int64), side="right") - 1
@@ -147,7 +159,8 @@ def parsed_adjustment_batch(batch: LineBatch) -> ParsedUsage:
 
 def no_usage() -> pa.Table:
     """A usage batch without rows, for work that carries only adjustments."""
-    return NETWORK_SCHEMA.empty_table().append_column("position", pa.array([], pa.int64()))
+    return (NETWORK_SCHEMA.empty_table().append_column("position", pa.array([], pa.int64()))
+            .append_column("raw", pa.array([], pa.binary())))
 
 
 def shard_numbers(msisdn: pa.ChunkedArray | pa.Array, shards: int) -> np.ndarray:
@@ -224,8 +237,8 @@ class RatingLogic(StatefulBatchLogic[ShardWork, RatedPiece, tuple[RatingState, i
         usage = pa.concat_tables([u for u, _ in sequenced]) if len(works) > 1 else sequenced[0][0]
         adjusting = [a for _, a in sequenced if a is not None]
         adjustments = pa.concat_tables(adjusting, promote_options="permissive") if adjusting else None
-        result: RatedBatch = rate_batch(self.state, self.reference(), usage.drop_columns(["position"]), adjustments)
-        rated = result.rated.drop_columns(["seq"]).append_column("position", usage["position"])
+        result: RatedBatch = rate_batch(self.state, self.reference(), usage.drop_columns(["position", "raw"]), adjustments)
+        rated = result.rated.drop_columns(["seq"]).append_column("position", usage["position"]).append_column("raw", usage["raw"])
         pieces, offset = [], 0
         for i, work in enumerate(works):
             n = work.usage.num_rows

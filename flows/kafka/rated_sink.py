@@ -23,7 +23,7 @@ from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 from confluent_kafka import KafkaException, Producer
 
 from flows.clickhouse_sink import source_column
-from flows.rated_ndjson import ndjson_lines
+from flows.rated_ndjson import ndjson_lines, rated_lines
 from flows.rating_flow import RatedPiece, Reject
 
 ENCODE_ROWS = 20_000
@@ -82,8 +82,8 @@ def rated_messages(pieces: list[RatedPiece]) -> tuple[list[bytes], list[bytes]]:
     if not tables:
         return [], []
     rated = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    values = json_values(rated)
-    keys = [m.encode() for m in rated["msisdn"].to_pylist()]
+    values = pc.cast(rated_lines(rated), pa.binary()).to_pylist()
+    keys = pc.cast(rated["msisdn"], pa.binary()).to_pylist()
     return keys, values
 
 
@@ -111,11 +111,12 @@ def unknown_subscriber_rejects(piece: RatedPiece) -> list[bytes]:
     if not rated.num_rows:
         return []
     rejected = rated.filter(pc.equal(rated["status"], "rejected"))
+    raw = rejected["raw"].to_pylist() if "raw" in rejected.column_names else [b""] * rejected.num_rows
     return [
-        reject_message(Reject("network", piece.origin, position, reason or "", b"", record_id, msisdn))
-        for position, reason, record_id, msisdn in zip(
+        reject_message(Reject("network", piece.origin, position, reason or "", line, record_id, msisdn))
+        for position, reason, record_id, msisdn, line in zip(
             rejected["position"].to_pylist(), rejected["reason"].to_pylist(),
-            rejected["record_id"].to_pylist(), rejected["msisdn"].to_pylist(),
+            rejected["record_id"].to_pylist(), rejected["msisdn"].to_pylist(), raw,
         )
     ]
 

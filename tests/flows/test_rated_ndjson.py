@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.rated_ndjson import json_texts, ndjson_lines
+from flows.rated_ndjson import json_texts, ndjson_lines, rated_lines
 
 
 @given(st.lists(st.one_of(st.none(), st.text()), max_size=30))
@@ -52,3 +52,40 @@ def test_columns_of_few_values_encode_like_any_other() -> None:
     values = [("voice", "sms", 'da"ta', None)[i % 4] for i in range(300)]
     texts = json_texts(pa.array(values, pa.string())).to_pylist()
     assert [None if t == "null" else json.loads(t) for t in texts] == values
+
+
+def _rated(raw: list[bytes], **columns) -> pa.Table:
+    return pa.table({**columns, "raw": pa.array(raw, pa.binary())})
+
+
+def test_a_rated_line_is_the_input_line_as_received_with_the_rating_fields_appended() -> None:
+    raw = [
+        b'{ "record_id" : "r1", "msisdn": "447700900001", "start_time": "2026-11-02T09:15:00+01:00" }  ',
+        b'{"record_id":"r2","msisdn":"447700900002","start_time":"2026-11-02T08:15:00Z","note":"kept"}',
+    ]
+    many = raw * 40  # enough rows for the few-values path too
+    table = _rated(
+        many,
+        record_id=["r1", "r2"] * 40,  # network fields come from the text, never encoded again
+        plan_id=["SMART10", None] * 40,
+        offpeak=[True, False] * 40,
+        charge=pa.array([Decimal("0.120000"), Decimal("1.000001")] * 40, pa.decimal128(18, 6)),
+        status=["rated", "duplicate"] * 40,
+    )
+    lines = rated_lines(table).to_pylist()
+    assert lines[0] == ('{ "record_id" : "r1", "msisdn": "447700900001", "start_time": "2026-11-02T09:15:00+01:00" '
+                        ',"plan_id":"SMART10","offpeak":true,"charge":"0.120000","status":"rated"}')
+    second = json.loads(lines[1])
+    assert second == {"record_id": "r2", "msisdn": "447700900002", "start_time": "2026-11-02T08:15:00Z",
+                      "note": "kept", "plan_id": None, "offpeak": False, "charge": "1.000001", "status": "duplicate"}
+    assert lines[2:] == lines[:2] * 39
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", None, 'q"uote']), st.sampled_from([True, False, None]),
+                          st.integers(-10**12, 10**12)), min_size=1, max_size=120))
+def test_rated_lines_read_back_as_the_columns_they_were_made_of(rows) -> None:
+    plans, flags, units = zip(*rows)
+    table = _rated([b'{"record_id":"x"}'] * len(rows), plan_id=pa.array(plans, pa.string()),
+                   offpeak=pa.array(flags, pa.bool_()), units=pa.array(units, pa.int64()))
+    read = [json.loads(line) for line in rated_lines(table).to_pylist()]
+    assert read == [{"record_id": "x", "plan_id": p, "offpeak": f, "units": u} for p, f, u in rows]
