@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import gc
 import json
 import logging
 import signal
@@ -286,6 +287,7 @@ def run_rating_flow(
     log.info("started", extra={"workers": workers, "process_id": process_id, "shards": options.shards,
                                "until_idle_s": options.until_idle_s})
     epoch = dt.timedelta(seconds=options.snapshot_interval_s)
+    quiet_garbage_collector()
     try:
         if workers == 1 and not addresses:
             run_main(flow, epoch_interval=epoch, recovery_config=recovery)
@@ -300,6 +302,19 @@ def run_rating_flow(
     totals = metrics.totals()
     log.info("stopped", extra={"by_signal": stop.is_set(), **totals})
     return totals
+
+
+def quiet_garbage_collector() -> None:
+    """Keeps Python's cycle collector from pausing the stream.
+
+    Measured at 20k records/s: ten full collections in 20 s, up to 350 ms each, walking
+    every object of the modules and the reference data loaded at start. Those are frozen
+    (never collected again), and young collections run every 50,000 allocations instead of
+    700: a batch allocates messages by the thousand, and nearly all of them die young.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def _stop_on_signals(stop: threading.Event):
