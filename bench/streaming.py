@@ -10,13 +10,16 @@ one worker, embedded chDB store in a temporary REVGUARD_HOME), exactly as an ope
                 Flow records/s = N / (time of the flow's `stopped` log line - `started` -
                 its idle wait), i.e. from its first poll to its last snapshot, store included.
 2. latency      the flow tails fresh topics with Kafka outputs on; this process produces at a
-                steady R records/s (default 20,000) for D seconds and reads the rated topic;
-                latency = receive time of the rated record - produce call time of its input.
+                steady R records/s (default 20,000) for W + D seconds and reads the rated topic;
+                latency = receive time of the rated record - produce call time of its input,
+                over the D seconds after a warm-up of W (default 5; its worst case is reported
+                too: the first records wait for the flow's connections to start).
 3. state RSS    M records for M distinct subscribers (default 1,000,000), rated by the flow;
                 peak RSS of the flow process (sampled every 0.2 s) and its RSS once its
                 /metrics count every record rated.
 
-Usage: python -m bench.streaming [--records N] [--rate R] [--seconds D] [--state-subscribers M]
+Usage: python -m bench.streaming [--records N] [--rate R] [--seconds D] [--warmup W] [--state-subscribers M]
+                                 [--only throughput|latency|memory] [--pin]
 """
 from __future__ import annotations
 
@@ -178,12 +181,16 @@ def throughput(root: Path, bootstrap: str, count: int) -> dict:
             "ratio": round(count / seconds / raw, 3), "flow_peak_rss_mb": round(flow.peak_rss / 2**20)}
 
 
-def latency(root: Path, bootstrap: str, rate: int, seconds: float, epoch_s: float, flow_args: list[str]) -> dict:
+def latency(root: Path, bootstrap: str, rate: int, seconds: float, epoch_s: float, flow_args: list[str],
+            warmup_s: float = 5.0) -> dict:
     topics = StreamTopics.with_prefix("lat.")
     ensure_topics({"bootstrap.servers": bootstrap}, PARTITIONS, topics.all())
     reference = reference_directory(root, 50_000)
     flow = FlowProcess(root, "latency", bootstrap, reference, "lat.", "--snapshot-interval", str(epoch_s), *flow_args)
-    records = list(network_records(int(rate * seconds) + 10, 50_000))
+    # The first `warmup_s` of load are offered but not measured: the first records wait while
+    # the flow's consumers, producer and store connections start (about two seconds here).
+    warm = int(rate * warmup_s)
+    records = list(network_records(warm + int(rate * seconds) + 10, 50_000))
     # The harness shares the machine's cores with the flow and the broker, so it does as little
     # as it can per message: times go into arrays indexed by record number (the number is the
     # tail of the record id), no regular expression or dict per message.
@@ -229,12 +236,25 @@ def latency(root: Path, bootstrap: str, rate: int, seconds: float, epoch_s: floa
     flow.stop()
     consumer.close()
     got = ~np.isnan(received)
-    delays = received[got] - sent[got]
+    measured = got.copy()
+    measured[:warm] = False
+    delays = received[measured] - sent[measured]
+    if os.environ.get("BENCH_TIMELINE"):
+        every = received[got] - sent[got]
+        begun = sent[got] - start
+        for second in range(int(begun.max()) + 1):
+            window = every[(begun >= second) & (begun < second + 1)]
+            if window.size:
+                print(f"  {second:3d}s  p50 {np.percentile(window, 50) * 1000:6.0f} ms  max {window.max() * 1000:6.0f} ms",
+                      file=sys.stderr)
+    warm_delays = received[:warm][got[:warm]] - sent[:warm][got[:warm]]
     return {"snapshot_interval_s": epoch_s, "flow_args": flow_args, "load_average_1m": os.getloadavg()[0],
-            "offered_per_s": round(offered), "records": len(records), "received": int(got.sum()),
+            "offered_per_s": round(offered), "warmup_s": warmup_s, "records": len(records) - warm,
+            "received": int(measured.sum()),
             "p50_ms": round(float(np.percentile(delays, 50)) * 1000, 1),
             "p99_ms": round(float(np.percentile(delays, 99)) * 1000, 1),
-            "max_ms": round(float(delays.max()) * 1000, 1)}
+            "max_ms": round(float(delays.max()) * 1000, 1),
+            "warmup_max_ms": round(float(warm_delays.max()) * 1000, 1) if warm_delays.size else None}
 
 
 _ID_PREFIX = b"cdr-2026-11-02-"
@@ -290,12 +310,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=20_000)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--state-subscribers", type=int, default=1_000_000)
-    parser.add_argument("--latency-snapshot-interval", type=float, default=0.25)
+    parser.add_argument("--latency-snapshot-interval", type=float, default=5.0,
+                        help="The flow's --snapshot-interval in the latency run (its default).")
+    parser.add_argument("--warmup", type=float, default=5.0,
+                        help="Seconds of load offered before the latency is measured.")
+    parser.add_argument("--pin", action="store_true",
+                        help="Run the flow on the last CPU and this process and the broker on the others.")
     parser.add_argument("--flow-arg", action="append", default=[], metavar="ARG",
                         help="Extra argument for the latency run's `revguard run rating` (repeatable), "
                              "e.g. --flow-arg=--store-flush-interval --flow-arg=0")
     parser.add_argument("--only", choices=["throughput", "latency", "memory"], default=None)
     args = parser.parse_args(argv)
+    if args.pin:
+        global FLOW_CPUS
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            parser.error("--pin needs at least two CPUs")
+        FLOW_CPUS = {cpus[-1]}
+        os.sched_setaffinity(0, set(cpus[:-1]))  # the broker, started below, inherits this
     with tempfile.TemporaryDirectory(prefix="revguard-bench-") as tmp, LocalBroker() as broker:
         root = Path(tmp)
         results = {}
@@ -304,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(results["throughput"]), flush=True)
         if args.only in (None, "latency"):
             results["latency"] = latency(root, broker.bootstrap, args.rate, args.seconds, args.latency_snapshot_interval,
-                                         args.flow_arg)
+                                         args.flow_arg, args.warmup)
             print(json.dumps(results["latency"]), flush=True)
         if args.only in (None, "memory"):
             results["memory"] = state_memory(root, broker.bootstrap, args.state_subscribers)

@@ -34,9 +34,10 @@ def test_kill_9_midway_and_restart_end_with_the_totals_balances_and_alerts_of_an
     options = StreamOptions(topics=stream_topics, until_idle_s=1.0, snapshot_interval_s=0.5, partitions=3)
     home = tmp_path / "crash-home"
     log = tmp_path / "flow.log"
-    # Small polls and short epochs spread the day over many snapshots, so the kill lands mid-run.
+    # Small polls, short epochs and a store insert at every snapshot spread the day over many
+    # snapshots and inserts, so the kill lands mid-run.
     command = flow_command(kafka_bootstrap, stream_topics, "--until-idle", "1", "--snapshot-interval", "0.3",
-                           "--poll-records", "400")
+                           "--poll-records", "100", "--store-flush-interval", "0")
 
     produce_file(kafka_bootstrap, day / "adjustments.ndjson", stream_topics.adjustments)
     run_rating_flow(chdb_url, kafka_bootstrap, options=options, recovery_dir=tmp_path / "recovery")
