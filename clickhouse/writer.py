@@ -29,6 +29,10 @@ from clickhouse.arrow_columns import arrow_schema, conformed_column
 from clickhouse.errors import WriteFailed
 
 DEFAULT_BATCH_ROWS = 50_000
+# Replacing tables deduplicate when parts merge and when read with FINAL (every read of
+# ours is); collapsing each inserted block as well doubled the cost of an insert
+# (50,000 rated_usage rows: 180 ms against 80 ms, chDB in-process).
+INSERT_SETTINGS = {"optimize_on_insert": 0}
 
 
 class TableWriter:
@@ -82,7 +86,7 @@ class TableWriter:
     def insert(self, block: pa.Table) -> int:
         """Insert one block taken from this writer; returns its rows. Raises WriteFailed."""
         try:
-            self.client.insert_arrow(self.table, block)
+            self.client.insert_arrow(self.table, block, settings=INSERT_SETTINGS)
         except (ClickHouseError, OSError) as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise WriteFailed(f"writing {block.num_rows} rows to {self.table} failed: {first}") from error
