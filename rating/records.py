@@ -147,7 +147,8 @@ def parse_billed_lines(lines: list[bytes]) -> ParsedBatch:
 
 
 def _parse(lines: list[bytes], contract: _Contract, checks: Callable[[pa.Table], list]) -> ParsedBatch:
-    lines = [ln if isinstance(ln, bytes) else bytes(ln) for ln in lines]
+    if not all(type(ln) is bytes for ln in lines):
+        lines = [ln if isinstance(ln, bytes) else bytes(ln) for ln in lines]
     tables: list[pa.Table] = []
     rejects: list[tuple[int, str, bytes]] = []
     rows: list[dict] = []  # lines the columnar reader refused but that are valid after all
