@@ -105,8 +105,24 @@ def with_raw(accepted: pa.Table, lines: list[bytes]) -> pa.Table:
     Outputs repeat the network record as it was received and append the rating fields: its
     text needs no encoding again, and an analyst sees exactly what the network sent.
     """
-    raw = pa.array(lines, pa.binary()).take(accepted["position"]) if lines else pa.array([], pa.binary())
+    raw = lines_array(lines)
+    position = accepted["position"]
+    if len(position) != len(lines) or not np.array_equal(position.to_numpy(), np.arange(len(lines))):
+        raw = raw.take(position)
     return accepted.append_column("raw", raw)
+
+
+def lines_array(lines: list[bytes]) -> pa.Array:
+    """The lines as one binary array over a single joined buffer: no Python object per
+    value, a fraction of `pa.array(lines)`'s cost."""
+    if not lines:
+        return pa.array([], pa.binary())
+    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)), out=offsets[1:])
+    data = pa.py_buffer(b"".join(lines))
+    if offsets[-1] < 2**31:
+        return pa.Array.from_buffers(pa.binary(), len(lines), [None, pa.py_buffer(offsets.astype(np.int32)), data])
+    return pa.Array.from_buffers(pa.large_binary(), len(lines), [None, pa.py_buffer(offsets), data])
 
 
 def parsed_usage_batches(batches: list[LineBatch]) -> list[ParsedUsage]:

@@ -147,7 +147,7 @@ def parse_billed_lines(lines: list[bytes]) -> ParsedBatch:
 
 
 def _parse(lines: list[bytes], contract: _Contract, checks: Callable[[pa.Table], list]) -> ParsedBatch:
-    if not all(type(ln) is bytes for ln in lines):
+    if set(map(type, lines)) - {bytes}:
         lines = [ln if isinstance(ln, bytes) else bytes(ln) for ln in lines]
     tables: list[pa.Table] = []
     rejects: list[tuple[int, str, bytes]] = []

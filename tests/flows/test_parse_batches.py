@@ -33,3 +33,12 @@ def test_batches_parsed_together_equal_batches_parsed_alone() -> None:
     assert [r.position for r in together[0].rejects] == [101]
     assert [r.position for r in together[1].rejects] == [7]
     assert together[1].usage["position"].to_pylist() == [8]
+
+
+def test_lines_array_holds_every_line_over_one_buffer() -> None:
+    from flows.rating_flow import lines_array
+
+    lines = [b"{}", b'{"a": "\xc3\xa9"}', b"", b"x" * 70_000]
+    values = lines_array(lines).to_pylist()
+    assert values == lines
+    assert lines_array([]).to_pylist() == []
