@@ -46,9 +46,13 @@ class FlowMetrics(Collector):
 
     def polled(self, progress: PartitionProgress) -> None:
         with self._lock:
+            first = progress.records > 0 and not any(self.records_in.values())
             self.records_in[progress.stream] += progress.records
             if progress.high_watermark >= 0:
                 self.lag[progress.origin] = max(progress.high_watermark - progress.next_offset, 0)
+        if first:
+            # When data starts flowing, after start-up (imports, dataflow, broker connections).
+            logging.getLogger("revguard.flow").info("first records", extra={"origin": progress.origin})
 
     def rated(self, piece: RatedPiece) -> None:
         statuses = pc.value_counts(piece.rated["status"]).to_pylist() if piece.rated.num_rows else []
