@@ -106,12 +106,11 @@ class RatedWriters:
     # and fewer parts for the store to merge), for ~250 MB more peak memory.
     def __init__(self, client: Client, batch_rows: int = 100_000, in_flight: int = 2) -> None:
         # The writers never flush by themselves: this class decides when, and inserts elsewhere.
-        never = _NEVER
-        self.rated = TableWriter(client, "revguard.rated_usage", RATED_COLUMNS, never)
-        self.network = TableWriter(client, "revguard.network_usage", NETWORK_COLUMNS + ["source"], never)
-        self.balances = TableWriter(client, "revguard.balances", BALANCE_COLUMNS, never)
-        self.alerts = TableWriter(client, "revguard.alerts", ALERT_COLUMNS, never)
-        self.rejects = TableWriter(client, "revguard.rejects", REJECT_COLUMNS, never)
+        self.rated = TableWriter(client, "revguard.rated_usage", RATED_COLUMNS, _NEVER)
+        self.network = TableWriter(client, "revguard.network_usage", NETWORK_COLUMNS + ["source"], _NEVER)
+        self.balances = TableWriter(client, "revguard.balances", BALANCE_COLUMNS, _NEVER)
+        self.alerts = TableWriter(client, "revguard.alerts", ALERT_COLUMNS, _NEVER)
+        self.rejects = TableWriter(client, "revguard.rejects", REJECT_COLUMNS, _NEVER)
         self.other: dict[str, TableWriter] = {}
         self._client = client
         self._batch_rows = batch_rows

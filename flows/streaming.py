@@ -20,11 +20,13 @@ balances keep the latest write, so a kill -9 at any moment followed by a restart
 from the last snapshot and ends in the same rows. Kafka outputs are at-least-once (see
 `flows.kafka.rated_sink`).
 
-Latency: the rating step is stateful, and Bytewax hands a stateful step an epoch's items
-when the epoch closes, so a record waits for its epoch (plus `batch_linger_s` in the
-source) before it is rated and published. Short epochs cost a snapshot of every shard
-touched, i.e. with traffic on every shard the whole rating state, each epoch: a short
-`snapshot_interval_s` suits a state of thousands of subscribers, not millions.
+Latency: Bytewax runs a stateful step on the current epoch's items as they arrive (not at
+the epoch's close), so a record waits for its partition's next linger tick (`batch_linger_s`)
+and for the batches ahead of it. What kept that wait long was work per batch and pauses: one
+engine call per shard (one shard per worker now), a ClickHouse insert on the worker (now on
+a thread of its own), full garbage collections of everything loaded at start (frozen now).
+Each epoch still snapshots every shard touched in it, i.e. with traffic on every shard the
+whole rating state: keep `snapshot_interval_s` at seconds, not fractions, with large states.
 
 Recovery lives in `REVGUARD_HOME/recovery` (created on first run). Several processes
 (`--process-id/--addresses`) share it, so they must run on one host or a shared volume.
