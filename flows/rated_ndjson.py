@@ -163,7 +163,10 @@ def rated_lines(rated: pa.Table) -> pa.Array:
 
 
 def _few_values(column: pa.Array) -> bool:
-    return (pa.types.is_string(column.type) or pa.types.is_boolean(column.type)) and len(column) >= 64
+    """Strings or flags with at most one distinct value per 64 rows (codes, not ids)."""
+    if not (pa.types.is_string(column.type) or pa.types.is_boolean(column.type)) or len(column) < 64:
+        return False
+    return pc.count_distinct(column, mode="all").as_py() * 64 <= len(column)
 
 
 def _members(run: list[tuple[str, pa.Array]]) -> list[pa.Array]:
@@ -171,14 +174,26 @@ def _members(run: list[tuple[str, pa.Array]]) -> list[pa.Array]:
 
     Plan, payment, class, zone and off-peak flag take a few dozen combinations in a batch:
     each combination is written once in Python and spread with `take`, instead of ten
-    Arrow calls and ten more pieces per row in the final join.
+    Arrow calls and ten more pieces per row in the final join. A run is split where its
+    combinations would outnumber its rows (their codes stay far from overflowing).
     """
-    if not run:
-        return []
-    codes = np.zeros(len(run[0][1]), dtype=np.int64)
-    texts = []
+    groups: list[list[tuple[str, pa.DictionaryArray]]] = []
+    combinations = 0
     for name, column in run:
         encoded = pc.dictionary_encode(column, null_encoding="encode")
+        size = len(encoded.dictionary)
+        if not groups or combinations * size > len(column):
+            groups.append([])
+            combinations = 1
+        groups[-1].append((name, encoded))
+        combinations *= size
+    return [_combined(group) for group in groups]
+
+
+def _combined(group: list[tuple[str, pa.DictionaryArray]]) -> pa.Array:
+    codes = np.zeros(len(group[0][1]), dtype=np.int64)
+    texts: list[list[str]] = []
+    for name, encoded in group:
         values = encoded.dictionary.to_pylist()
         texts.append(["," + json.dumps(name) + ":" + json.dumps(v, ensure_ascii=False) for v in values])
         codes = codes * len(values) + encoded.indices.to_numpy(zero_copy_only=False)
@@ -190,7 +205,7 @@ def _members(run: list[tuple[str, pa.Array]]) -> list[pa.Array]:
             code, index = divmod(code, len(choices))
             members.append(choices[index])
         combined.append("".join(reversed(members)))
-    return [pa.array(combined, pa.string()).take(pa.array(which))]
+    return pa.array(combined, pa.string()).take(pa.array(which))
 
 
 def _object_heads(raw: pa.ChunkedArray | pa.Array) -> pa.Array:

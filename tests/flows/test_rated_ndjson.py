@@ -89,3 +89,28 @@ def test_rated_lines_read_back_as_the_columns_they_were_made_of(rows) -> None:
                    offpeak=pa.array(flags, pa.bool_()), units=pa.array(units, pa.int64()))
     read = [json.loads(line) for line in rated_lines(table).to_pylist()]
     assert read == [{"record_id": "x", "plan_id": p, "offpeak": f, "units": u} for p, f, u in rows]
+
+
+def test_many_distinct_values_in_adjacent_columns_still_encode_exactly() -> None:
+    # 5 string columns of 3,000 distinct values each: 2.4e17 combinations, more than rows.
+    n = 3_000
+    columns = {f"c{k}": pa.array([f"v{(i * (k + 7)) % n}" for i in range(n)], pa.string()) for k in range(5)}
+    flags = pa.array([i % 3 == 0 for i in range(n)], pa.bool_())
+    table = _rated([b'{"record_id":"x"}'] * n, **columns, offpeak=flags, status=pa.array(["rated"] * n))
+    read = [json.loads(line) for line in rated_lines(table).to_pylist()]
+    assert read == [
+        {"record_id": "x", **{f"c{k}": f"v{(i * (k + 7)) % n}" for k in range(5)}, "offpeak": i % 3 == 0,
+         "status": "rated"}
+        for i in range(n)
+    ]
+
+
+def test_adjacent_code_columns_whose_combinations_outnumber_the_rows_encode_exactly() -> None:
+    # 4 columns of 100 codes each over 6,400 rows: each is "few values" (1 per 64 rows), their
+    # combinations (1e8) are not, so the run is written in several groups.
+    n = 6_400
+    columns = {f"c{k}": pa.array([f"k{(i * (2 * k + 1) + k) % 100}" for i in range(n)], pa.string()) for k in range(4)}
+    table = _rated([b'{"record_id":"x"}'] * n, **columns)
+    read = [json.loads(line) for line in rated_lines(table).to_pylist()]
+    assert read == [{"record_id": "x", **{f"c{k}": f"k{(i * (2 * k + 1) + k) % 100}" for k in range(4)}}
+                    for i in range(n)]
