@@ -64,6 +64,22 @@ def produce_lines(bootstrap: str, lines: list[str], topic: str, directory: Path)
     return produce_file(bootstrap, path, topic)
 
 
+def reference_files(directory: Path, catalog: str, subscribers: str) -> Path:
+    """A directory holding just `catalog.yaml` and `subscribers.csv`, for `load_reference`."""
+    directory.mkdir()
+    (directory / "catalog.yaml").write_text(catalog)
+    (directory / "subscribers.csv").write_text(subscribers)
+    return directory
+
+
+@pytest.fixture
+def reference_dir(tmp_path: Path) -> Path:
+    """The hand-rated test catalog and subscribers of `tests.flows.conftest`."""
+    from tests.flows.conftest import CATALOG, SUBSCRIBERS
+
+    return reference_files(tmp_path / "reference", CATALOG, SUBSCRIBERS)
+
+
 def load_reference(client, directory: Path) -> None:
     load_directory(client, directory, reference_only=True)
 

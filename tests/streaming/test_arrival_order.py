@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from flows.streaming import StreamOptions, run_rating_flow
-from tests.flows.conftest import CATALOG, SUBSCRIBERS, usage
+from tests.flows.conftest import usage
 from tests.streaming.conftest import balances_of_store, load_reference, produce_lines
 
 pytestmark = pytest.mark.kafka
@@ -17,13 +17,9 @@ PREPAID = "447900000002"  # PRE5, opening balance 1.00, voice rounding 60/60, na
 
 
 def test_topup_funds_usage_that_arrives_after_it_even_if_it_started_earlier(
-    chdb_client, kafka_bootstrap, stream_topics, tmp_path
+    chdb_client, kafka_bootstrap, stream_topics, reference_dir, tmp_path
 ):
-    reference = tmp_path / "reference"
-    reference.mkdir()
-    (reference / "catalog.yaml").write_text(CATALOG)
-    (reference / "subscribers.csv").write_text(SUBSCRIBERS)
-    load_reference(chdb_client, reference)
+    load_reference(chdb_client, reference_dir)
     options = StreamOptions(topics=stream_topics, until_idle_s=1.0, snapshot_interval_s=0.5, partitions=3)
 
     def run():

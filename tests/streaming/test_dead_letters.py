@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from flows.streaming import StreamOptions, run_rating_flow
-from tests.flows.conftest import CATALOG, NETWORK_LINES, SUBSCRIBERS, usage
+from tests.flows.conftest import NETWORK_LINES, usage
 from tests.streaming.conftest import load_reference, produce_lines, read_topic
 
 pytestmark = pytest.mark.kafka
@@ -17,15 +17,6 @@ MALFORMED = [
     usage("m2", "447900000001", "voice", "2026-11-02T09:00:00Z", -5),
     usage("m3", "447900000001", "fax", "2026-11-02T09:00:00Z"),
 ]
-
-
-@pytest.fixture
-def reference_dir(tmp_path):
-    directory = tmp_path / "reference"
-    directory.mkdir()
-    (directory / "catalog.yaml").write_text(CATALOG)
-    (directory / "subscribers.csv").write_text(SUBSCRIBERS)
-    return directory
 
 
 def test_every_message_is_rated_duplicate_or_rejected_and_dead_letters_keep_reason_and_raw_text(

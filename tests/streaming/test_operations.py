@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from flows.streaming import StreamOptions, run_rating_flow
-from tests.flows.conftest import CATALOG, NETWORK_LINES, SUBSCRIBERS
+from tests.flows.conftest import NETWORK_LINES
 from tests.streaming.conftest import (
     flow_command, flow_process, free_port, load_reference, produce_file, produce_lines, read_topic, running_flow,
     wait_until,
@@ -62,13 +62,9 @@ def test_sigterm_stops_the_flow_with_exit_0_and_its_last_epoch_committed(
 
 
 def test_metrics_count_records_by_stream_and_status_and_show_no_lag_once_caught_up(
-    chdb_client, kafka_bootstrap, stream_topics, tmp_path
+    chdb_client, kafka_bootstrap, stream_topics, reference_dir, tmp_path
 ):
-    reference = tmp_path / "reference"
-    reference.mkdir()
-    (reference / "catalog.yaml").write_text(CATALOG)
-    (reference / "subscribers.csv").write_text(SUBSCRIBERS)
-    load_reference(chdb_client, reference)
+    load_reference(chdb_client, reference_dir)
     port = free_port()
     options = StreamOptions(topics=stream_topics, snapshot_interval_s=0.2, partitions=3)
     # NETWORK_LINES: r1 r2 r3 r4 r6 rated, r1 again a duplicate, r5's msisdn has no

@@ -14,7 +14,7 @@ import pytest
 
 from flows.streaming import StreamOptions
 from tests.flows.conftest import CATALOG, SUBSCRIBERS, usage
-from tests.streaming.conftest import load_reference, produce_lines, rated_message, running_flow
+from tests.streaming.conftest import load_reference, produce_lines, rated_message, reference_files, running_flow
 
 pytestmark = pytest.mark.kafka
 REFRESH_S = 0.2
@@ -34,15 +34,25 @@ CATALOG_WITH_PRE50 = CATALOG + """\
 
 
 def reference_directory(root: Path, name: str, subscribers: str) -> Path:
-    directory = root / name
-    directory.mkdir()
-    (directory / "catalog.yaml").write_text(CATALOG_WITH_PRE50)
-    (directory / "subscribers.csv").write_text(subscribers)
-    return directory
+    return reference_files(root / name, CATALOG_WITH_PRE50, subscribers)
 
 
 def options(topics) -> StreamOptions:
     return StreamOptions(topics=topics, snapshot_interval_s=0.2, reference_refresh_s=REFRESH_S, partitions=3)
+
+
+def rated_around_a_reload(store, url: str, bootstrap: str, topics, tmp_path: Path, msisdn: str,
+                          subscribers_after: str) -> tuple[dict, dict]:
+    """The rated messages of a 61 s call before and after the store's subscribers change
+    under a running flow (the second once the flow has had time to refresh)."""
+    with running_flow(url, bootstrap, options(topics), tmp_path / "recovery"):
+        produce_lines(bootstrap, [usage("c1", msisdn, "voice", "2026-11-02T08:16:00Z", 61)], topics.network, tmp_path)
+        before = rated_message(bootstrap, topics.rated, "c1")
+        load_reference(store, reference_directory(tmp_path, "after", subscribers_after))
+        time.sleep(REFRESH_S * 3)
+        produce_lines(bootstrap, [usage("c2", msisdn, "voice", "2026-11-02T08:20:00Z", 61)], topics.network, tmp_path)
+        after = rated_message(bootstrap, topics.rated, "c2")
+    return before, after
 
 
 def test_a_plan_change_in_the_store_prices_the_next_record_with_the_new_plan(
@@ -51,13 +61,8 @@ def test_a_plan_change_in_the_store_prices_the_next_record_with_the_new_plan(
     load_reference(http_store, reference_directory(tmp_path, "before", SUBSCRIBERS))
     moved = SUBSCRIBERS.replace(f"{PREPAID},A2,PRE5,", f"{PREPAID},A2,PRE50,")
     assert moved != SUBSCRIBERS
-    with running_flow(http_endpoint.url, kafka_bootstrap, options(stream_topics), tmp_path / "recovery"):
-        produce_lines(kafka_bootstrap, [usage("u1", PREPAID, "voice", "2026-11-02T08:16:00Z", 61)], stream_topics.network, tmp_path)
-        first = rated_message(kafka_bootstrap, stream_topics.rated, "u1")
-        load_reference(http_store, reference_directory(tmp_path, "after", moved))
-        time.sleep(REFRESH_S * 3)
-        produce_lines(kafka_bootstrap, [usage("u2", PREPAID, "voice", "2026-11-02T08:20:00Z", 61)], stream_topics.network, tmp_path)
-        second = rated_message(kafka_bootstrap, stream_topics.rated, "u2")
+    first, second = rated_around_a_reload(http_store, http_endpoint.url, kafka_bootstrap, stream_topics, tmp_path,
+                                          PREPAID, moved)
 
     # 61 s -> 120 s billable: PRE5 2 min x 0.20 = 0.40; PRE50 2 min x 0.50 = 1.00
     assert (first["plan_id"], Decimal(first["charge"])) == ("PRE5", Decimal("0.40"))
@@ -69,13 +74,8 @@ def test_a_subscriber_added_to_the_store_is_rated_instead_of_rejected_as_unknown
 ):
     load_reference(http_store, reference_directory(tmp_path, "before", SUBSCRIBERS))
     added = SUBSCRIBERS + f"{NEWCOMER},A7,PRE50,prepaid,active,2026-01-01T00:00:00Z,1,3.00,,consumer\n"
-    with running_flow(http_endpoint.url, kafka_bootstrap, options(stream_topics), tmp_path / "recovery"):
-        produce_lines(kafka_bootstrap, [usage("n1", NEWCOMER, "voice", "2026-11-02T08:16:00Z", 61)], stream_topics.network, tmp_path)
-        before = rated_message(kafka_bootstrap, stream_topics.rated, "n1")
-        load_reference(http_store, reference_directory(tmp_path, "after", added))
-        time.sleep(REFRESH_S * 3)
-        produce_lines(kafka_bootstrap, [usage("n2", NEWCOMER, "voice", "2026-11-02T08:20:00Z", 61)], stream_topics.network, tmp_path)
-        after = rated_message(kafka_bootstrap, stream_topics.rated, "n2")
+    before, after = rated_around_a_reload(http_store, http_endpoint.url, kafka_bootstrap, stream_topics, tmp_path,
+                                          NEWCOMER, added)
 
     assert (before["status"], before["reason"]) == ("rejected", "unknown_subscriber")
     # PRE50: 120 s x 0.50/min = 1.00 + 0.20 tax = 1.20 from the opening 3.00 -> 1.80
