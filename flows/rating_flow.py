@@ -26,7 +26,7 @@ from bytewax.testing import cluster_main, run_main
 
 from flows.batches import LineBatch
 from rating.engine import RatedBatch, Reference, rate_batch
-from rating.records import NETWORK_SCHEMA, parse_adjustment_lines, parse_network_lines
+from rating.records import NETWORK_SCHEMA, ParsedBatch, parse_adjustment_lines, parse_network_lines
 from rating.state import RatingState
 
 DEFAULT_SHARDS = 8
@@ -89,7 +89,7 @@ def parsed_usage(batch: LineBatch) -> ParsedUsage:
     """Parse a network line batch; positions become absolute (line number or offset)."""
     lines = list(batch.lines)
     parsed = parse_network_lines(lines)
-    usage = with_raw(parsed.accepted, lines)
+    usage = with_raw(parsed)
     position = pc.add(usage["position"], pa.scalar(batch.first_position, pa.int64()))
     usage = usage.set_column(usage.schema.get_field_index("position"), "position", position)
     rejects = tuple(
@@ -99,30 +99,23 @@ def parsed_usage(batch: LineBatch) -> ParsedUsage:
     return ParsedUsage(batch.batch_id, batch.origin, usage, rejects)
 
 
-def with_raw(accepted: pa.Table, lines: list[bytes]) -> pa.Table:
-    """Accepted rows with `raw`, the text of the line each came from (indexed by `position`).
+def with_raw(parsed: ParsedBatch) -> pa.Table:
+    """Accepted rows with `raw`, the text of the line each came from, newline included.
 
     Outputs repeat the network record as it was received and append the rating fields: its
-    text needs no encoding again, and an analyst sees exactly what the network sent.
+    text needs no encoding again, and an analyst sees exactly what the network sent. The
+    newline stays because the column is a view of the text the JSON reader parsed.
     """
-    raw = lines_array(lines)
+    accepted, raw = parsed.accepted, parsed.lines
     position = accepted["position"]
-    if len(position) != len(lines) or not np.array_equal(position.to_numpy(), np.arange(len(lines))):
+    if len(position) != len(raw) or not np.array_equal(position.to_numpy(), np.arange(len(raw))):
         raw = raw.take(position)
     return accepted.append_column("raw", raw)
 
 
-def lines_array(lines: list[bytes]) -> pa.Array:
-    """The lines as one binary array over a single joined buffer: no Python object per
-    value, a fraction of `pa.array(lines)`'s cost."""
-    if not lines:
-        return pa.array([], pa.binary())
-    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)), out=offsets[1:])
-    data = pa.py_buffer(b"".join(lines))
-    if offsets[-1] < 2**31:
-        return pa.Array.from_buffers(pa.binary(), len(lines), [None, pa.py_buffer(offsets.astype(np.int32)), data])
-    return pa.Array.from_buffers(pa.large_binary(), len(lines), [None, pa.py_buffer(offsets), data])
+def raw_texts(raw: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The `raw` column as text without the newline each line carries."""
+    return pc.cast(pc.binary_slice(raw, 0, -1), pa.string())
 
 
 def parsed_usage_batches(batches: list[LineBatch]) -> list[ParsedUsage]:
@@ -137,7 +130,7 @@ def parsed_usage_batches(batches: list[LineBatch]) -> list[ParsedUsage]:
     starts = np.cumsum([0] + [len(b.lines) for b in batches])
     lines = [line for b in batches for line in b.lines]
     parsed = parse_network_lines(lines)
-    usage = with_raw(parsed.accepted, lines)
+    usage = with_raw(parsed)
     joint = usage["position"].to_numpy(zero_copy_only=False)
     which = np.searchsorted(starts, joint, side="right") - 1
     reject_which = np.searchsorted(starts, np.array([p for p, _, _ in parsed.rejects], np.int64), side="right") - 1

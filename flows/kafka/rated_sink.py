@@ -111,7 +111,7 @@ def unknown_subscriber_rejects(piece: RatedPiece) -> list[bytes]:
     if not rated.num_rows:
         return []
     rejected = rated.filter(pc.equal(rated["status"], "rejected"))
-    raw = rejected["raw"].to_pylist() if "raw" in rejected.column_names else [b""] * rejected.num_rows
+    raw = [line[:-1] for line in rejected["raw"].to_pylist()] if "raw" in rejected.column_names else [b""] * rejected.num_rows
     return [
         reject_message(Reject("network", piece.origin, position, reason or "", line, record_id, msisdn))
         for position, reason, record_id, msisdn, line in zip(

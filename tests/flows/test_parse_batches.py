@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
+
 from flows.batches import LineBatch
 from flows.rating_flow import parsed_usage, parsed_usage_batches
 
@@ -35,10 +37,21 @@ def test_batches_parsed_together_equal_batches_parsed_alone() -> None:
     assert together[1].usage["position"].to_pylist() == [8]
 
 
-def test_lines_array_holds_every_line_over_one_buffer() -> None:
-    from flows.rating_flow import lines_array
+def test_lines_array_holds_every_line_with_its_newline_over_the_joined_text() -> None:
+    from rating.records import joined_lines, lines_array
 
     lines = [b"{}", b'{"a": "\xc3\xa9"}', b"", b"x" * 70_000]
-    values = lines_array(lines).to_pylist()
-    assert values == lines
-    assert lines_array([]).to_pylist() == []
+    text = joined_lines(lines)
+    assert text == b'{}\n{"a": "\xc3\xa9"}\n\n' + b"x" * 70_000 + b"\n"
+    values = lines_array(lines, text)
+    assert values.to_pylist() == [line + b"\n" for line in lines]
+    assert values.buffers()[2].address == pa.py_buffer(text).address  # a view, not a copy
+    assert lines_array([], joined_lines([])).to_pylist() == []
+
+
+def test_raw_column_is_each_accepted_line_as_received() -> None:
+    from flows.rating_flow import raw_texts
+
+    lines = (_line("a1", "447700900101"), b"{not json", _line("a2", "447700900102"))
+    usage = parsed_usage(LineBatch("network", "usage:0", 0, lines)).usage
+    assert raw_texts(usage["raw"]).to_pylist() == [lines[0].decode(), lines[2].decode()]
