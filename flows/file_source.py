@@ -27,16 +27,20 @@ class FilePosition:
 def next_line_batch(file: BinaryIO, stream: str, batch_lines: int, start: FilePosition) -> tuple[LineBatch, FilePosition] | None:
     """The next batch of about `batch_lines` lines from `file` (positioned at `start`), and
     the position after it; None at the end of the file."""
-    lines = file.readlines(batch_lines * 200)  # size hint: ~batch_lines typical lines
-    if not lines:
+    # One read and one split: `readlines` and stripping each newline copied every line twice.
+    text = file.read(batch_lines * 200)  # ~batch_lines typical lines
+    if not text:
         return None
-    if not lines[-1].endswith(b"\n"):
-        lines[-1] = lines[-1] + b"\n"  # a last line without a newline is still a whole record
+    if not text.endswith(b"\n"):
+        text += file.readline()  # up to the end of the line the read stopped in
+    lines = text.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()  # the newline ending the last line
     batch = LineBatch(
         stream=stream,
         origin=Path(file.name).name,
         first_position=start.line_number,
-        lines=tuple(line[:-1] for line in lines),
+        lines=tuple(lines),
         batch_id=start.batch_id,
     )
     return batch, FilePosition(file.tell(), start.line_number + len(lines), start.batch_id + 1)
