@@ -23,6 +23,7 @@ new for that long (tests and benchmarks); by default a partition reads forever.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 import time
 from dataclasses import dataclass
@@ -103,20 +104,9 @@ class _LinePartition(StatefulSourcePartition[LineBatch, int]):
     def next_batch(self) -> list[LineBatch]:
         if self._stop.is_set():
             raise StopIteration()
-        messages = self._consumer.consume(self._batch_size - len(self._values), 0)
-        if messages:
-            errors = [message.error() for message in messages]
-            if not [error for error in errors if error is not None]:  # (KafkaError == None raises)
-                # The usual poll, all records: taken whole (a loop per message cost ~1 us each).
-                if not self._values:
-                    self._release_at = next_tick(time.monotonic(), self._linger_s)
-                self._values.extend([message.value() or b"" for message in messages])
-                self._offsets.extend([message.offset() for message in messages])
-                self._at_end = False
-            else:
-                self._take_one_by_one(messages, errors)
+        polled = self._poll()
         now = time.monotonic()
-        if messages:
+        if polled:
             self._last_data = now
         ready = len(self._values) >= self._batch_size or (
             self._values and now >= self._release_at
@@ -139,6 +129,36 @@ class _LinePartition(StatefulSourcePartition[LineBatch, int]):
             records = sum(len(b.lines) for b in batches)
             self._on_poll(PartitionProgress(self._stream, self._origin, records, self._next, self._high_watermark()))
         return batches
+
+    def _poll(self) -> int:
+        """Moves what the consumer has fetched into the batch buffer; returns how many messages
+        (records and events) the poll gave.
+
+        The cycle collector is paused meanwhile: a poll creates a Message object per record,
+        garbage a moment later and freed by reference counting, and young collections walking
+        thousands of them took about a tenth of the stream's time under load.
+        """
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            messages = self._consumer.consume(self._batch_size - len(self._values), 0)
+            if messages:
+                errors = [message.error() for message in messages]
+                if not [error for error in errors if error is not None]:  # (KafkaError == None raises)
+                    # The usual poll, all records: taken whole (a loop per message cost ~1 us each).
+                    if not self._values:
+                        self._release_at = next_tick(time.monotonic(), self._linger_s)
+                    self._values.extend([message.value() or b"" for message in messages])
+                    self._offsets.extend([message.offset() for message in messages])
+                    self._at_end = False
+                else:
+                    self._take_one_by_one(messages, errors)
+            polled = len(messages)
+            del messages  # freed before collections resume, so none of them walks these
+        finally:
+            if enabled:
+                gc.enable()
+        return polled
 
     def _take_one_by_one(self, messages: list, errors: list) -> None:
         """A poll with events among its records (end of partition, errors)."""
