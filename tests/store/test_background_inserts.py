@@ -57,3 +57,24 @@ def test_a_failed_background_insert_raises_at_the_next_call(store_client):
     writers.hand_off()
     with pytest.raises(WriteFailed, match=table):
         writers.flush()
+
+
+def test_pending_rows_survive_the_snapshot_round_trip_compressed():
+    import pickle
+
+    from flows.clickhouse_sink import PendingRows
+
+    # 60,000 rows of repetitive store-like text: the kind of rows a snapshot holds.
+    sources = [f"revguard.usage.network:0:{i}" for i in range(60_000)]
+    money = pa.decimal128(18, 6)
+    first = pa.table({"source": sources[:30_000], "amount": pa.array([Decimal("0.12")] * 30_000, money)})
+    second = pa.table({"source": sources[30_000:50_000], "amount": pa.array([Decimal("2.5")] * 20_000, money)})
+    other = pa.table({"source": sources[50_000:], "amount": [Decimal("1.5")] * 10_000})  # decimal(2, 1)
+    pending = {"revguard.rated_usage": [first, second, other], "revguard.alerts": []}
+    data = pickle.dumps(PendingRows(pending))
+    back = pickle.loads(data).tables
+    assert list(back) == ["revguard.rated_usage"]  # a table with nothing pending is left out
+    same_schema, different = back["revguard.rated_usage"]
+    assert same_schema.equals(pa.concat_tables([first, second]))
+    assert different.equals(other)
+    assert len(data) * 4 < len(pickle.dumps(pending))  # compressed: a fraction of a plain pickle
