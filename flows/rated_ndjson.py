@@ -163,8 +163,10 @@ def rated_lines(rated: pa.Table) -> pa.Array:
 
 
 def _few_values(column: pa.Array) -> bool:
-    """Strings or flags with at most one distinct value per 64 rows (codes, not ids)."""
-    if not (pa.types.is_string(column.type) or pa.types.is_boolean(column.type)) or len(column) < 64:
+    """Strings, flags or times with at most one distinct value per 64 rows (codes and cycle
+    starts, not ids or event times)."""
+    kind = column.type
+    if not (pa.types.is_string(kind) or pa.types.is_boolean(kind) or pa.types.is_timestamp(kind)) or len(column) < 64:
         return False
     return pc.count_distinct(column, mode="all").as_py() * 64 <= len(column)
 
@@ -194,8 +196,12 @@ def _combined(group: list[tuple[str, pa.DictionaryArray]]) -> pa.Array:
     codes = np.zeros(len(group[0][1]), dtype=np.int64)
     texts: list[list[str]] = []
     for name, encoded in group:
-        values = encoded.dictionary.to_pylist()
-        texts.append(["," + json.dumps(name) + ":" + json.dumps(v, ensure_ascii=False) for v in values])
+        dictionary = encoded.dictionary
+        if pa.types.is_timestamp(dictionary.type):
+            values = json_texts(dictionary).to_pylist()
+        else:
+            values = [json.dumps(v, ensure_ascii=False) for v in dictionary.to_pylist()]
+        texts.append(["," + json.dumps(name) + ":" + v for v in values])
         codes = codes * len(values) + encoded.indices.to_numpy(zero_copy_only=False)
     distinct, which = np.unique(codes, return_inverse=True)
     combined = []

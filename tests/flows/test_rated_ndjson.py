@@ -33,6 +33,16 @@ def test_money_is_an_exact_decimal_string_and_times_are_rfc3339_utc() -> None:
     assert [r["units"] for r in rows] == [61, None, 0]
 
 
+@given(st.lists(st.one_of(st.none(), st.integers(-(10**18) + 1, 10**18 - 1)), min_size=1, max_size=60),
+       st.integers(0, 2))
+def test_money_text_is_the_decimal_itself_for_any_amount_sign_or_slice(micros: list[int | None], start: int) -> None:
+    # Independent reference: Python's Decimal, with the scale's 6 places, from the micro-units.
+    amounts = [None if m is None else Decimal(m).scaleb(-6) for m in micros]
+    column = pa.array(amounts, pa.decimal128(18, 6)).slice(min(start, len(amounts) - 1))
+    expected = ["null" if a is None else f'"{a:.6f}"' for a in amounts[min(start, len(amounts) - 1):]]
+    assert json_texts(column).to_pylist() == expected
+
+
 def test_fractions_of_a_second_are_kept() -> None:
     moment = dt.datetime(2026, 11, 2, 8, 15, 0, 250_000, tzinfo=dt.timezone.utc)
     (line,) = ndjson_lines(pa.table({"t": pa.array([moment], pa.timestamp("us", tz="UTC"))})).to_pylist()
@@ -89,6 +99,20 @@ def test_rated_lines_read_back_as_the_columns_they_were_made_of(rows) -> None:
                    offpeak=pa.array(flags, pa.bool_()), units=pa.array(units, pa.int64()))
     read = [json.loads(line) for line in rated_lines(table).to_pylist()]
     assert read == [{"record_id": "x", "plan_id": p, "offpeak": f, "units": u} for p, f, u in rows]
+
+
+def test_cycle_starts_written_once_per_combination_read_back_exactly() -> None:
+    # 300 rows, 3 cycle starts and nulls (rejected rows): few values, so combined with status.
+    starts = [None, dt.datetime(2026, 10, 3, 23, tzinfo=dt.timezone.utc),
+              dt.datetime(2026, 11, 1, 0, tzinfo=dt.timezone.utc), dt.datetime(2026, 10, 15, 23, tzinfo=dt.timezone.utc)]
+    cycle = [starts[i % 4] for i in range(300)]
+    status = ["rejected" if c is None else "rated" for c in cycle]
+    table = _rated([b'{"record_id":"x"}'] * 300, status=pa.array(status),
+                   cycle_start=pa.array(cycle, pa.timestamp("us", tz="UTC")))
+    read = [json.loads(line) for line in rated_lines(table).to_pylist()]
+    expected = [None if c is None else c.strftime("%Y-%m-%dT%H:%M:%SZ") for c in cycle]
+    assert [r["cycle_start"] for r in read] == expected
+    assert [r["status"] for r in read] == status
 
 
 def test_many_distinct_values_in_adjacent_columns_still_encode_exactly() -> None:
