@@ -197,11 +197,18 @@ class RatedWriters:
         if rated.num_rows:
             rated = rated.append_column("source", source_column(piece.origin, rated["position"]))
             self._add(self.rated, with_type_defaults(rated, self.rated.schema))
-            # A duplicate is the same network record again: network_usage keeps one row per record_id.
-            seen = rated.filter(pc.not_equal(rated["status"], "duplicate"))
-            self._add(self.network, with_type_defaults(seen, self.network.schema))
-            unknown = rated.filter(pc.equal(rated["status"], "rejected"))
-            if unknown.num_rows:
+            # A duplicate is the same network record again: network_usage keeps one row per
+            # record_id. Columns are selected before rows are: filtering the whole rated table
+            # copied every column, the input lines included, when there was nothing to drop.
+            network = rated.select(self.network.schema.names)
+            duplicate = pc.equal(rated["status"], "duplicate")
+            if pc.any(duplicate).as_py():
+                network = network.filter(pc.invert(duplicate))
+            self._add(self.network, with_type_defaults(network, self.network.schema))
+            rejected = pc.equal(rated["status"], "rejected")
+            if pc.any(rejected).as_py():
+                kept = [c for c in ("source", "record_id", "msisdn", "reason", "raw") if c in rated.column_names]
+                unknown = rated.select(kept).filter(rejected)
                 self._add(
                     self.rejects,
                     pa.table(
