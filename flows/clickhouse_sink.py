@@ -29,7 +29,7 @@ from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 from clickhouse_connect.driver import Client
 
 from clickhouse.writer import TableWriter
-from flows.rating_flow import RatedPiece, Reject, raw_texts
+from flows.rating_flow import RatedPiece, Reject, engine_rejects
 
 NETWORK_COLUMNS = [
     "record_id", "msisdn", "service", "start_time", "duration_s", "volume_bytes",
@@ -205,26 +205,9 @@ class RatedWriters:
             if pc.any(duplicate).as_py():
                 network = network.filter(pc.invert(duplicate))
             self._add(self.network, with_type_defaults(network, self.network.schema))
-            rejected = pc.equal(rated["status"], "rejected")
-            if pc.any(rejected).as_py():
-                kept = [c for c in ("source", "record_id", "msisdn", "reason", "raw") if c in rated.column_names]
-                unknown = rated.select(kept).filter(rejected)
-                self._add(
-                    self.rejects,
-                    pa.table(
-                        {
-                            "stream": pa.array(["network"] * unknown.num_rows),
-                            "source": unknown["source"],
-                            "record_id": unknown["record_id"],
-                            "msisdn": unknown["msisdn"],
-                            "reason": unknown["reason"],
-                            "raw": (raw_texts(unknown["raw"]) if "raw" in unknown.column_names
-                                    else pa.array([""] * unknown.num_rows)),
-                        }
-                    )
-                )
-        if piece.rejects:
-            self._add(self.rejects, rejects_table(list(piece.rejects)))
+        dead_letters = [*piece.rejects, *engine_rejects(piece)]
+        if dead_letters:
+            self._add(self.rejects, rejects_table(dead_letters))
         if piece.balances.num_rows:
             balances = piece.balances
             # Arrays of one repeated value built in numpy: a list of datetimes cost a

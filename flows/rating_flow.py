@@ -87,8 +87,7 @@ class RatedPiece:
 
 def parsed_usage(batch: LineBatch) -> ParsedUsage:
     """Parse a network line batch; positions become absolute (line number or offset)."""
-    lines = list(batch.lines)
-    parsed = parse_network_lines(lines)
+    parsed = parse_network_lines(list(batch.lines))
     usage = with_raw(parsed)
     position = pc.add(usage["position"], pa.scalar(batch.first_position, pa.int64()))
     usage = usage.set_column(usage.schema.get_field_index("position"), "position", position)
@@ -113,9 +112,23 @@ def with_raw(parsed: ParsedBatch) -> pa.Table:
     return accepted.append_column("raw", raw)
 
 
-def raw_texts(raw: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """The `raw` column as text without the newline each line carries."""
-    return pc.cast(pc.binary_slice(raw, 0, -1), pa.string())
+def engine_rejects(piece: RatedPiece) -> tuple[Reject, ...]:
+    """The piece's rows the engine rejected (unknown subscriber or plan), as dead letters
+    with the line each came from (without its newline)."""
+    rated = piece.rated
+    rejected = pc.equal(rated["status"], "rejected") if rated.num_rows else None
+    if rejected is None or not pc.any(rejected).as_py():
+        return ()
+    kept = [c for c in ("position", "reason", "record_id", "msisdn", "raw") if c in rated.column_names]
+    rows = rated.select(kept).filter(rejected)  # columns first: the rows are few, the columns wide
+    lines = pc.binary_slice(rows["raw"], 0, -1).to_pylist() if "raw" in kept else [b""] * rows.num_rows
+    return tuple(
+        Reject("network", piece.origin, position, reason or "", line, record_id, msisdn)
+        for position, reason, record_id, msisdn, line in zip(
+            rows["position"].to_pylist(), rows["reason"].to_pylist(),
+            rows["record_id"].to_pylist(), rows["msisdn"].to_pylist(), lines,
+        )
+    )
 
 
 def parsed_usage_batches(batches: list[LineBatch]) -> list[ParsedUsage]:

@@ -24,7 +24,7 @@ from confluent_kafka import KafkaException, Producer
 
 from flows.clickhouse_sink import source_column
 from flows.rated_ndjson import ndjson_lines, rated_lines
-from flows.rating_flow import RatedPiece, Reject
+from flows.rating_flow import RatedPiece, Reject, engine_rejects
 
 ENCODE_ROWS = 20_000
 _producers: dict[tuple[tuple[str, str], ...], Producer] = {}
@@ -105,22 +105,6 @@ def encoding_groups(pieces: list[RatedPiece], rows: int = ENCODE_ROWS) -> list[l
     return groups
 
 
-def unknown_subscriber_rejects(piece: RatedPiece) -> list[bytes]:
-    """Rated rows the engine rejected (unknown subscriber or plan) as dead letters too."""
-    rated = piece.rated
-    if not rated.num_rows:
-        return []
-    rejected = rated.filter(pc.equal(rated["status"], "rejected"))
-    raw = [line[:-1] for line in rejected["raw"].to_pylist()] if "raw" in rejected.column_names else [b""] * rejected.num_rows
-    return [
-        reject_message(Reject("network", piece.origin, position, reason or "", line, record_id, msisdn))
-        for position, reason, record_id, msisdn, line in zip(
-            rejected["position"].to_pylist(), rejected["reason"].to_pylist(),
-            rejected["record_id"].to_pylist(), rejected["msisdn"].to_pylist(), raw,
-        )
-    ]
-
-
 class _Partition(StatefulSinkPartition[RatedPiece, None]):
     def __init__(self, producer: Producer, topics: "OutputTopics", flush_timeout_s: float) -> None:
         self._producer = producer
@@ -137,7 +121,7 @@ class _Partition(StatefulSinkPartition[RatedPiece, None]):
             keys, lines = rated_messages(group)
             self._produce(self._topics.rated, zip(keys, lines))
         for piece in values:
-            dead = [reject_message(r) for r in piece.rejects] + unknown_subscriber_rejects(piece)
+            dead = [reject_message(r) for r in (*piece.rejects, *engine_rejects(piece))]
             self._produce(self._topics.rejects, ((b"", d) for d in dead))
         alerts = [p.alerts.drop_columns([c for c in ("seq",) if c in p.alerts.column_names]) for p in values if p.alerts.num_rows]
         if alerts:

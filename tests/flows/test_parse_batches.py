@@ -49,9 +49,7 @@ def test_lines_array_holds_every_line_with_its_newline_over_the_joined_text() ->
     assert lines_array([], joined_lines([])).to_pylist() == []
 
 
-def test_raw_column_is_each_accepted_line_as_received() -> None:
-    from flows.rating_flow import raw_texts
-
+def test_raw_column_is_each_accepted_line_as_received_with_its_newline() -> None:
     lines = (_line("a1", "447700900101"), b"{not json", _line("a2", "447700900102"))
     usage = parsed_usage(LineBatch("network", "usage:0", 0, lines)).usage
-    assert raw_texts(usage["raw"]).to_pylist() == [lines[0].decode(), lines[2].decode()]
+    assert usage["raw"].to_pylist() == [lines[0] + b"\n", lines[2] + b"\n"]
