@@ -121,8 +121,8 @@ class ParsedBatch:
 
     accepted: pa.Table
     rejects: list[tuple[int, str, bytes]]
-    # Every input line followed by a newline, as one binary array over the very buffer the
-    # JSON reader parsed: each record's text without a Python object or a copy per line.
+    # Network records only: every input line followed by a newline, as one binary array over
+    # the very buffer the JSON reader parsed (each record's text without a copy per line).
     lines: pa.Array | None = None
 
     @property
@@ -136,7 +136,7 @@ class ParsedBatch:
 
 def parse_network_lines(lines: list[bytes]) -> ParsedBatch:
     """Network usage records (SPEC 1.1) from JSON lines, validated column by column."""
-    return _parse(lines, _NETWORK, _network_checks)
+    return _parse(lines, _NETWORK, _network_checks, keep_lines=True)
 
 
 def parse_adjustment_lines(lines: list[bytes]) -> ParsedBatch:
@@ -149,7 +149,8 @@ def parse_billed_lines(lines: list[bytes]) -> ParsedBatch:
     return _parse(lines, _BILLED, _network_checks)
 
 
-def _parse(lines: list[bytes], contract: _Contract, checks: Callable[[pa.Table], list]) -> ParsedBatch:
+def _parse(lines: list[bytes], contract: _Contract, checks: Callable[[pa.Table], list],
+           keep_lines: bool = False) -> ParsedBatch:
     if set(map(type, lines)) - {bytes}:
         lines = [ln if isinstance(ln, bytes) else bytes(ln) for ln in lines]
     tables: list[pa.Table] = []
@@ -169,7 +170,7 @@ def _parse(lines: list[bytes], contract: _Contract, checks: Callable[[pa.Table],
     for pos, reason in late:
         rejects.append((pos, reason, lines[pos]))
     rejects.sort()
-    return ParsedBatch(table, rejects, lines_array(lines, text))
+    return ParsedBatch(table, rejects, lines_array(lines, text) if keep_lines else None)
 
 
 def joined_lines(lines: list[bytes]) -> bytes:
