@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
+from flows import json_kernel
 from flows.rating_flow import RatedPiece, Reject
 from rating.records import NETWORK_SCHEMA
 
@@ -25,6 +26,7 @@ _INPUT_FIELDS = frozenset(NETWORK_SCHEMA.names)
 
 
 _CONTROL = r"[\x00-\x1f]"
+_INT64_MIN = -(2**63)
 
 
 def json_texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -124,104 +126,112 @@ def _rfc3339(column: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(pc.replace_substring(text, " ", "T"), "Z", "")
 
 
-def ndjson_lines(table: pa.Table) -> pa.Array:
-    """One JSON object per row, as an Arrow string array."""
-    parts: list = []
-    for i, (name, column) in enumerate(zip(table.column_names, table.columns)):
-        parts.append(("{" if i == 0 else ",") + json.dumps(name) + ":")
-        parts.append(json_texts(column))
-    parts.append("}")
-    if table.num_rows == 0:
-        return pa.array([], pa.string())
-    return pc.binary_join_element_wise(*parts, "")
+def ndjson_lines(table: pa.Table, newline: bool = False) -> pa.Array:
+    """One JSON object per row, as an Arrow string array (each ending in a newline if asked)."""
+    return encoded_lines(list(zip(table.column_names, table.columns)), None, table.num_rows, newline)
 
 
-def rated_lines(rated: pa.Table) -> pa.Array:
+def rated_lines(rated: pa.Table, newline: bool = False) -> pa.Array:
     """One JSON object per rated row: its input line (`raw`) with the other columns appended.
 
     Without `raw` (rows not read from text) every column is encoded.
     """
     if "raw" not in rated.column_names:
-        return ndjson_lines(rated)
-    if rated.num_rows == 0:
-        return pa.array([], pa.string())
-    parts: list = [_object_heads(rated["raw"])]
-    run: list[tuple[str, pa.Array]] = []  # adjacent columns of few values, written as one piece
-    for name, column in zip(rated.column_names, rated.columns):
-        if name == "raw" or name in _INPUT_FIELDS:
-            continue
-        column = column.combine_chunks()
-        if _few_values(column):
-            run.append((name, column))
-            continue
-        parts.extend(_members(run))
-        run = []
-        parts.extend(["," + json.dumps(name) + ":", json_texts(column)])
-    parts.extend(_members(run))
-    parts.append("}")
-    return pc.binary_join_element_wise(*parts, "")
+        return ndjson_lines(rated, newline)
+    appended = [(name, column) for name, column in zip(rated.column_names, rated.columns)
+                if name != "raw" and name not in _INPUT_FIELDS]
+    return encoded_lines(appended, rated["raw"], rated.num_rows, newline)
+
+
+def encoded_lines(columns: list[tuple[str, pa.ChunkedArray | pa.Array]], raw: pa.ChunkedArray | pa.Array | None,
+                  rows: int, newline: bool) -> pa.Array:
+    """The lines `flows.json_kernel` writes: `raw`'s object texts (or `{`) with `columns` appended.
+
+    Integers, exact decimals and flags go to the kernel as int64 values, strings that need no
+    escaping as their own characters; anything else (times, escaped text) as JSON texts made
+    here, once per distinct value when the values are few.
+    """
+    kinds = np.zeros(len(columns), dtype=np.int8)
+    scales = np.zeros(len(columns), dtype=np.int64)
+    # Filled a column at a time, handed to the kernel a row at a time (transposed: 3× faster there).
+    values = np.zeros((len(columns), rows), dtype=np.int64)
+    valid = np.ones((len(columns), rows), dtype=np.bool_)
+    prefixes: list[bytes] = []
+    texts: list[pa.Array] = []
+    text_count = 0
+    for c, (name, column) in enumerate(columns):
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        prefixes.append((("" if raw is None and c == 0 else ",") + json.dumps(name) + ":").encode())
+        kinds[c], scales[c] = _kernel_kind(column)
+        if kinds[c] == json_kernel.INTEGER and pc.min(column).as_py() == _INT64_MIN:  # has no positive twin
+            kinds[c] = json_kernel.TEXT
+        if column.null_count:
+            valid[c] = np.asarray(column.is_valid())
+        if kinds[c] == json_kernel.DECIMAL:
+            values[c] = _unscaled(column)
+        elif kinds[c] == json_kernel.INTEGER:
+            values[c] = pc.fill_null(column, 0).to_numpy(zero_copy_only=False)
+        elif kinds[c] == json_kernel.BOOLEAN:
+            values[c] = pc.fill_null(column, False).to_numpy(zero_copy_only=False)
+        elif kinds[c] == json_kernel.QUOTED:
+            texts.append(column.cast(pa.string()))
+            values[c] = text_count + np.arange(rows)
+        elif not _few_values(column):
+            texts.append(json_texts(column))
+            values[c] = text_count + np.arange(rows)
+        else:
+            encoded = pc.dictionary_encode(column, null_encoding="encode")
+            texts.append(json_texts(encoded.dictionary))
+            values[c] = text_count + encoded.indices.to_numpy(zero_copy_only=False)
+        text_count += len(texts[-1]) if kinds[c] in (json_kernel.TEXT, json_kernel.QUOTED) else 0
+    text_data, text_offsets = _bytes_and_offsets(pa.concat_arrays(texts) if texts else pa.array([], pa.string()))
+    if raw is not None:
+        raw_data, raw_offsets = _bytes_and_offsets(raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw)
+    else:
+        raw_data, raw_offsets = np.zeros(0, np.uint8), np.zeros(0, np.int64)
+    prefix_offsets = np.cumsum([0] + [len(p) for p in prefixes], dtype=np.int64)
+    prefix_data = np.frombuffer(b"".join(prefixes), dtype=np.uint8) if prefixes else np.zeros(0, np.uint8)
+    out, offsets = json_kernel.written_lines(rows, raw_data, raw_offsets, prefix_data, prefix_offsets, kinds, scales,
+                                             np.ascontiguousarray(values.T), np.ascontiguousarray(valid.T), text_data,
+                                             text_offsets, newline)
+    kind = pa.string() if offsets[-1] < 2**31 else pa.large_string()
+    offsets = offsets.astype(np.int32) if kind == pa.string() else offsets
+    return pa.Array.from_buffers(kind, rows, [None, pa.py_buffer(offsets), pa.py_buffer(out)])
 
 
 def _few_values(column: pa.Array) -> bool:
-    """Strings, flags or times with at most one distinct value per 64 rows (codes and cycle
-    starts, not ids or event times)."""
+    """At most one distinct value per 64 rows (cycle starts, not event times)."""
+    return len(column) >= 64 and pc.count_distinct(column, mode="all").as_py() * 64 <= len(column)
+
+
+def _kernel_kind(column: pa.Array) -> tuple[int, int]:
+    """(kind, decimal scale): how `flows.json_kernel` writes the column's values."""
     kind = column.type
-    if not (pa.types.is_string(kind) or pa.types.is_boolean(kind) or pa.types.is_timestamp(kind)) or len(column) < 64:
-        return False
-    return pc.count_distinct(column, mode="all").as_py() * 64 <= len(column)
+    if pa.types.is_signed_integer(kind) or kind in (pa.uint8(), pa.uint16(), pa.uint32()):
+        return json_kernel.INTEGER, 0
+    if pa.types.is_decimal128(kind) and kind.precision <= 18:  # every value fits in int64
+        return json_kernel.DECIMAL, kind.scale
+    if pa.types.is_boolean(kind):
+        return json_kernel.BOOLEAN, 0
+    if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and not _needs_escape(column):
+        return json_kernel.QUOTED, 0
+    return json_kernel.TEXT, 0
 
 
-def _members(run: list[tuple[str, pa.Array]]) -> list[pa.Array]:
-    """`,"a":x,"b":y` for adjacent columns of few distinct values, as one text per row.
-
-    Plan, payment, class, zone and off-peak flag take a few dozen combinations in a batch:
-    each combination is written once in Python and spread with `take`, instead of ten
-    Arrow calls and ten more pieces per row in the final join. A run is split where its
-    combinations would outnumber its rows (their codes stay far from overflowing).
-    """
-    groups: list[list[tuple[str, pa.DictionaryArray]]] = []
-    combinations = 0
-    for name, column in run:
-        encoded = pc.dictionary_encode(column, null_encoding="encode")
-        size = len(encoded.dictionary)
-        if not groups or combinations * size > len(column):
-            groups.append([])
-            combinations = 1
-        groups[-1].append((name, encoded))
-        combinations *= size
-    return [_combined(group) for group in groups]
+def _unscaled(decimals: pa.Array) -> np.ndarray:
+    """The unscaled int64 of each decimal128 value: the low half of its 16 bytes (the high half
+    only extends the sign at precision 18 or less). Null slots hold whatever; they are not read."""
+    words = np.frombuffer(decimals.buffers()[1], dtype=np.int64)
+    return words[2 * decimals.offset:2 * (decimals.offset + len(decimals)):2]
 
 
-def _combined(group: list[tuple[str, pa.DictionaryArray]]) -> pa.Array:
-    codes = np.zeros(len(group[0][1]), dtype=np.int64)
-    texts: list[list[str]] = []
-    for name, encoded in group:
-        dictionary = encoded.dictionary
-        if pa.types.is_timestamp(dictionary.type):
-            values = json_texts(dictionary).to_pylist()
-        else:
-            values = [json.dumps(v, ensure_ascii=False) for v in dictionary.to_pylist()]
-        texts.append(["," + json.dumps(name) + ":" + v for v in values])
-        codes = codes * len(values) + encoded.indices.to_numpy(zero_copy_only=False)
-    distinct, which = np.unique(codes, return_inverse=True)
-    combined = []
-    for code in distinct.tolist():
-        members = []
-        for choices in reversed(texts):
-            code, index = divmod(code, len(choices))
-            members.append(choices[index])
-        combined.append("".join(reversed(members)))
-    return pa.array(combined, pa.string()).take(pa.array(which))
-
-
-def _object_heads(raw: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """JSON object texts without their closing brace (and any blank after it).
-
-    The parser accepted each line as one JSON object, so its last non-blank byte is `}`.
-    """
-    text = pc.cast(raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw, pa.string())
-    text = pc.utf8_rtrim_whitespace(text)
-    return pc.utf8_slice_codeunits(text, 0, -1)
+def _bytes_and_offsets(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string or binary array's character buffer and its int64 offsets, without copying the text."""
+    wide = pa.types.is_large_string(strings.type) or pa.types.is_large_binary(strings.type)
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64 if wide else np.int32,
+                            count=len(strings) + 1, offset=strings.offset * (8 if wide else 4)).astype(np.int64)
+    data = strings.buffers()[2]
+    return (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)), offsets
 
 
 def reject_line(reject: Reject) -> str:
@@ -238,7 +248,8 @@ def reject_line(reject: Reject) -> str:
 
 
 def ordered_lines(pieces: list[RatedPiece]) -> pa.Array:
-    """Every rated row and reject of one input batch, in input position order."""
+    """Every rated row and reject of one input batch, in input position order, each line
+    ending in a newline."""
     tables = [p.rated for p in pieces if p.rated.num_rows]
     rejects = [r for p in pieces for r in p.rejects]
     lines: list[pa.Array] = []
@@ -246,21 +257,21 @@ def ordered_lines(pieces: list[RatedPiece]) -> pa.Array:
     if tables:
         rated = pa.concat_tables(tables)
         positions.append(rated["position"].to_numpy(zero_copy_only=False))
-        lines.append(rated_lines(rated.drop_columns(["position"])))
+        lines.append(rated_lines(rated.drop_columns(["position"]), newline=True))
     if rejects:
         positions.append(np.array([r.position for r in rejects], dtype=np.int64))
-        lines.append(pa.array([reject_line(r) for r in rejects], pa.string()))
+        lines.append(pa.array([reject_line(r) + "\n" for r in rejects], lines[0].type if lines else pa.string()))
     if not lines:
         return pa.array([], pa.string())
     order = np.argsort(np.concatenate(positions), kind="stable")
     return pa.concat_arrays(lines).take(pa.array(order))
 
 
-def text_bytes(strings: pa.Array) -> memoryview:
+def text_bytes(strings: pa.Array | pa.ChunkedArray) -> memoryview:
     """All values of a string array back to back, straight from its character buffer."""
     strings = strings.combine_chunks() if isinstance(strings, pa.ChunkedArray) else strings
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32, count=len(strings) + 1, offset=strings.offset * 4)
-    return memoryview(strings.buffers()[2])[offsets[0]:offsets[-1]]
+    data, offsets = _bytes_and_offsets(strings)
+    return memoryview(data)[offsets[0]:offsets[-1]]
 
 
 class _NdjsonPartition(StatefulSinkPartition[list[RatedPiece], None]):
@@ -272,7 +283,7 @@ class _NdjsonPartition(StatefulSinkPartition[list[RatedPiece], None]):
         for pieces in values:
             lines = ordered_lines(pieces)
             if len(lines):
-                self._file.write(text_bytes(pc.binary_join_element_wise(lines, "\n", "")))
+                self._file.write(text_bytes(lines))
             for piece in pieces:
                 tally(self._counts, piece)
 

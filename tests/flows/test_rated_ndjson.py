@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.rated_ndjson import json_texts, ndjson_lines, rated_lines
+from flows.rated_ndjson import json_texts, ndjson_lines, ordered_lines, rated_lines
 
 
 @given(st.lists(st.one_of(st.none(), st.text()), max_size=30))
@@ -129,12 +129,62 @@ def test_many_distinct_values_in_adjacent_columns_still_encode_exactly() -> None
     ]
 
 
-def test_adjacent_code_columns_whose_combinations_outnumber_the_rows_encode_exactly() -> None:
-    # 4 columns of 100 codes each over 6,400 rows: each is "few values" (1 per 64 rows), their
-    # combinations (1e8) are not, so the run is written in several groups.
+def test_code_columns_of_a_hundred_values_each_encode_exactly() -> None:
+    # 4 columns of 100 codes each over 6,400 rows, on both sides of the few-values threshold.
     n = 6_400
     columns = {f"c{k}": pa.array([f"k{(i * (2 * k + 1) + k) % 100}" for i in range(n)], pa.string()) for k in range(4)}
     table = _rated([b'{"record_id":"x"}'] * n, **columns)
     read = [json.loads(line) for line in rated_lines(table).to_pylist()]
     assert read == [{"record_id": "x", **{f"c{k}": f"k{(i * (2 * k + 1) + k) % 100}" for k in range(4)}}
                     for i in range(n)]
+
+
+# The compiled writer (flows.json_kernel) against Python's own json and Decimal.
+
+INT64 = st.integers(-(2**63), 2**63 - 1)
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), INT64), st.one_of(st.none(), st.booleans()),
+                          st.one_of(st.none(), st.integers(-(10**18) + 1, 10**18 - 1)),
+                          st.one_of(st.none(), st.integers(-(10**18) + 1, 10**18 - 1))),
+                min_size=1, max_size=80),
+       st.integers(0, 5))
+def test_numbers_flags_and_decimals_of_any_scale_read_back_exactly(rows, start: int) -> None:
+    integers, flags, micros, cents = map(list, zip(*rows))
+    table = pa.table({
+        "n": pa.array(integers, pa.int64()),
+        "flag": pa.array(flags, pa.bool_()),
+        "money": pa.array([None if m is None else Decimal(m).scaleb(-6) for m in micros], pa.decimal128(18, 6)),
+        "whole": pa.array([None if m is None else Decimal(m) for m in cents], pa.decimal128(18, 0)),
+        "cents": pa.array([None if m is None else Decimal(m).scaleb(-2) for m in cents], pa.decimal128(18, 2)),
+    })
+    start = min(start, len(rows) - 1)
+    table = table.slice(start)  # arrays that start inside their buffers
+    lines = ndjson_lines(table).to_pylist()
+    expected_money = [None if m is None else f"{Decimal(m).scaleb(-6):.6f}" for m in micros[start:]]
+    expected_cents = [None if m is None else f"{Decimal(m).scaleb(-2):.2f}" for m in cents[start:]]
+    expected_whole = [None if m is None else str(m) for m in cents[start:]]
+    read = [json.loads(line) for line in lines]
+    assert [r["n"] for r in read] == integers[start:]
+    assert [r["flag"] for r in read] == flags[start:]
+    assert [r["money"] for r in read] == expected_money
+    assert [r["whole"] for r in read] == expected_whole
+    assert [r["cents"] for r in read] == expected_cents
+
+
+@given(st.lists(st.one_of(st.none(), st.text()), min_size=1, max_size=80),
+       st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(min_codepoint=0x20, blacklist_characters='"\\'))),
+                min_size=1, max_size=80))
+def test_any_string_column_reads_back_exactly_escaped_or_not(anything, plain) -> None:
+    n = min(len(anything), len(plain))
+    table = pa.table({"anything": pa.array(anything[:n], pa.string()),
+                      "plain": pa.array(plain[:n], pa.large_string())})
+    read = [json.loads(line) for line in ndjson_lines(table).to_pylist()]
+    assert read == [{"anything": a, "plain": p} for a, p in zip(anything[:n], plain[:n])]
+
+
+def test_a_line_keeps_its_text_up_to_the_closing_brace_whatever_blank_follows() -> None:
+    raw = [b'{"x":1}\r\n', b'{"x":2}  \t', b'{"x":3}']
+    assert rated_lines(_rated(raw, status=["rated"] * 3), newline=True).to_pylist() == [
+        '{"x":1,"status":"rated"}\n', '{"x":2,"status":"rated"}\n', '{"x":3,"status":"rated"}\n']
+    assert ndjson_lines(pa.table({"a": pa.array([], pa.int64())})).to_pylist() == []
