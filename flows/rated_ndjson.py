@@ -27,6 +27,8 @@ _INPUT_FIELDS = frozenset(NETWORK_SCHEMA.names)
 
 _CONTROL = r"[\x00-\x1f]"
 _INT64_MIN = -(2**63)
+# Read-only like every buffer the kernel gets from Arrow: one array type, one compiled version.
+_NO_BYTES = np.frombuffer(b"", dtype=np.uint8)
 
 
 def json_texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -188,15 +190,30 @@ def encoded_lines(columns: list[tuple[str, pa.ChunkedArray | pa.Array]], raw: pa
     if raw is not None:
         raw_data, raw_offsets = _bytes_and_offsets(raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw)
     else:
-        raw_data, raw_offsets = np.zeros(0, np.uint8), np.zeros(0, np.int64)
+        raw_data, raw_offsets = _NO_BYTES, np.zeros(0, np.int64)
     prefix_offsets = np.cumsum([0] + [len(p) for p in prefixes], dtype=np.int64)
-    prefix_data = np.frombuffer(b"".join(prefixes), dtype=np.uint8) if prefixes else np.zeros(0, np.uint8)
-    out, offsets = json_kernel.written_lines(rows, raw_data, raw_offsets, prefix_data, prefix_offsets, kinds, scales,
-                                             np.ascontiguousarray(values.T), np.ascontiguousarray(valid.T), text_data,
-                                             text_offsets, newline)
+    prefix_data = np.frombuffer(b"".join(prefixes), dtype=np.uint8)
+    out, offsets = json_kernel.written_lines(rows, _read_only(raw_data), raw_offsets, _read_only(prefix_data),
+                                             prefix_offsets, kinds, scales,
+                                             np.ascontiguousarray(values.T), np.ascontiguousarray(valid.T),
+                                             _read_only(text_data), text_offsets, newline)
     kind = pa.string() if offsets[-1] < 2**31 else pa.large_string()
     offsets = offsets.astype(np.int32) if kind == pa.string() else offsets
     return pa.Array.from_buffers(kind, rows, [None, pa.py_buffer(offsets), pa.py_buffer(out)])
+
+
+def warm_up() -> None:
+    """Loads (or on a first run compiles) the line kernel before the first records need it:
+    that takes 0.5-1 s here, which would otherwise be the first batch's wait."""
+    rated_lines(pa.table({"n": [1], "raw": pa.array([b'{"x":1}'], pa.binary())}))
+
+
+def _read_only(data: np.ndarray) -> np.ndarray:
+    """A read-only view: Numba compiles once per argument type, and whether a buffer is
+    writable depends on who allocated it (Arrow or Python)."""
+    view = data.view()
+    view.flags.writeable = False
+    return view
 
 
 def _few_values(column: pa.Array) -> bool:
@@ -231,7 +248,7 @@ def _bytes_and_offsets(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64 if wide else np.int32,
                             count=len(strings) + 1, offset=strings.offset * (8 if wide else 4)).astype(np.int64)
     data = strings.buffers()[2]
-    return (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)), offsets
+    return (np.frombuffer(data, dtype=np.uint8) if data is not None else _NO_BYTES), offsets
 
 
 def reject_line(reject: Reject) -> str:
@@ -276,6 +293,7 @@ def text_bytes(strings: pa.Array | pa.ChunkedArray) -> memoryview:
 
 class _NdjsonPartition(StatefulSinkPartition[list[RatedPiece], None]):
     def __init__(self, path: Path, counts: dict[str, int]) -> None:
+        warm_up()
         self._file = path.open("wb")
         self._counts = counts
 

@@ -23,7 +23,7 @@ from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 from confluent_kafka import KafkaException, Producer
 
 from flows.clickhouse_sink import source_column
-from flows.rated_ndjson import ndjson_lines, rated_lines
+from flows.rated_ndjson import ndjson_lines, rated_lines, warm_up
 from flows.rating_flow import RatedPiece, Reject, engine_rejects
 
 ENCODE_ROWS = 20_000
@@ -180,6 +180,7 @@ class KafkaRatedSink(FixedPartitionedSink[RatedPiece, None]):
         return int(item_key) % self._parts
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> _Partition:
+        warm_up()  # before the first records, not in their latency
         try:
             producer = shared_producer(self._conf)
         except KafkaException as exc:
