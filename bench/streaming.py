@@ -15,12 +15,17 @@ one worker, embedded chDB store in a temporary REVGUARD_HOME), exactly as an ope
                 steady R records/s (default 20,000) for W + D seconds and reads the rated topic;
                 latency = receive time of the rated record - produce call time of its input,
                 over the D seconds after a warm-up of W (default 5; its worst case is reported
-                too: the first records wait for the flow's connections to start).
+                too: the first records wait for the flow's connections to start). The load's
+                producer lingers L ms (default 25; its produce calls are the start of the
+                measured latency, so the linger counts against the flow): at librdkafka's 5 ms
+                the broker, which shares this machine's two cores, took 0.7-0.85 of a core
+                instead of 0.35, and the flow waited for CPU.
 3. state RSS    M records for M distinct subscribers (default 1,000,000), rated by the flow;
                 peak RSS of the flow process (sampled every 0.2 s) and its RSS once its
                 /metrics count every record rated.
 
 Usage: python -m bench.streaming [--records N] [--rate R] [--seconds D] [--warmup W] [--state-subscribers M]
+                                 [--producer-linger-ms L]
                                  [--only throughput|latency|memory] [--pin]
 """
 from __future__ import annotations
@@ -189,7 +194,7 @@ def throughput(root: Path, bootstrap: str, count: int) -> dict:
 
 
 def latency(root: Path, bootstrap: str, rate: int, seconds: float, epoch_s: float, flow_args: list[str],
-            warmup_s: float = 5.0) -> dict:
+            warmup_s: float = 5.0, producer_linger_ms: int = 25) -> dict:
     topics = StreamTopics.with_prefix("lat.")
     ensure_topics({"bootstrap.servers": bootstrap}, PARTITIONS, topics.all())
     reference = reference_directory(root, 50_000)
@@ -221,7 +226,7 @@ def latency(root: Path, bootstrap: str, rate: int, seconds: float, epoch_s: floa
     time.sleep(8)  # the flow process starts (imports, reference) before load is offered
     receiver = threading.Thread(target=receive, daemon=True)
     receiver.start()
-    producer = Producer({**producer_config({"REVGUARD_KAFKA_BOOTSTRAP": bootstrap}), "linger.ms": "5"})
+    producer = Producer({**producer_config({"REVGUARD_KAFKA_BOOTSTRAP": bootstrap}), "linger.ms": str(producer_linger_ms)})
     tick, per_tick = 0.01, max(1, int(rate * 0.01))
     start = time.time()
     i = 0
@@ -256,7 +261,7 @@ def latency(root: Path, bootstrap: str, rate: int, seconds: float, epoch_s: floa
                       file=sys.stderr)
     warm_delays = received[:warm][got[:warm]] - sent[:warm][got[:warm]]
     return {"snapshot_interval_s": epoch_s, "flow_args": flow_args, "load_average_1m": os.getloadavg()[0],
-            "offered_per_s": round(offered), "warmup_s": warmup_s, "records": len(records) - warm,
+            "offered_per_s": round(offered), "producer_linger_ms": producer_linger_ms, "warmup_s": warmup_s, "records": len(records) - warm,
             "received": int(measured.sum()),
             "p50_ms": round(float(np.percentile(delays, 50)) * 1000, 1),
             "p99_ms": round(float(np.percentile(delays, 99)) * 1000, 1),
@@ -321,6 +326,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="The flow's --snapshot-interval in the latency run (its default).")
     parser.add_argument("--warmup", type=float, default=5.0,
                         help="Seconds of load offered before the latency is measured.")
+    parser.add_argument("--producer-linger-ms", type=int, default=25,
+                        help="linger.ms of the load's producer (inside the measured latency). At 5 ms its "
+                             "~800 produce requests/s kept the broker on this machine twice as busy.")
     parser.add_argument("--pin", action="store_true",
                         help="Run the flow on the last CPU and this process and the broker on the others.")
     parser.add_argument("--flow-arg", action="append", default=[], metavar="ARG",
@@ -343,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(results["throughput"]), flush=True)
         if args.only in (None, "latency"):
             results["latency"] = latency(root, broker.bootstrap, args.rate, args.seconds, args.latency_snapshot_interval,
-                                         args.flow_arg, args.warmup)
+                                         args.flow_arg, args.warmup, args.producer_linger_ms)
             print(json.dumps(results["latency"]), flush=True)
         if args.only in (None, "memory"):
             results["memory"] = state_memory(root, broker.bootstrap, args.state_subscribers)
