@@ -78,3 +78,22 @@ def test_pending_rows_survive_the_snapshot_round_trip_compressed():
     assert same_schema.equals(pa.concat_tables([first, second]))
     assert different.equals(other)
     assert len(data) * 4 < len(pickle.dumps(pending))  # compressed: a fraction of a plain pickle
+
+
+def test_a_snapshot_holds_the_rows_of_a_flush_in_flight_and_of_the_buffer(store_client):
+    import pickle
+    import threading
+
+    table = _probe_table(store_client)
+    writers = RatedWriters(store_client)
+    gate = threading.Event()
+    writers._inserter.submit(gate.wait)  # the insert thread is busy: the next flush stays in flight
+    writers.add_rows(_rows(table, "t:0", "t:1", "t:2"))
+    writers.hand_off()  # in flight; its rows are compressed on the packing thread meanwhile
+    writers.add_rows(_rows(table, "t:9"))  # still buffered
+    snapshot = pickle.loads(pickle.dumps(writers.pending_rows()))
+    held = pa.concat_tables(snapshot.tables[table])
+    assert held["source"].to_pylist() == ["t:0", "t:1", "t:2", "t:9"]  # in-flight rows first, each once
+    gate.set()
+    writers.close()
+    assert store_client.query(f"SELECT count() FROM {table}").result_rows[0][0] == 4
