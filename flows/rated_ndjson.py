@@ -97,11 +97,8 @@ def _needs_escape(strings: pa.Array) -> bool:
     """
     if len(strings) == 0:
         return False
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32, count=len(strings) + 1, offset=strings.offset * 4)
-    data = strings.buffers()[2]
-    if data is None:
-        return False
-    chars = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]]
+    data, offsets = _bytes_and_offsets(strings)
+    chars = data[offsets[0]:offsets[-1]]
     return bool((chars < 0x20).any() or (chars == 0x22).any() or (chars == 0x5C).any())
 
 

@@ -179,9 +179,10 @@ def test_numbers_flags_and_decimals_of_any_scale_read_back_exactly(rows, start: 
 def test_any_string_column_reads_back_exactly_escaped_or_not(anything, plain) -> None:
     n = min(len(anything), len(plain))
     table = pa.table({"anything": pa.array(anything[:n], pa.string()),
-                      "plain": pa.array(plain[:n], pa.large_string())})
+                      "plain": pa.array(plain[:n], pa.large_string()),
+                      "wide": pa.array(anything[:n], pa.large_string())})  # 64-bit offsets, escapes too
     read = [json.loads(line) for line in ndjson_lines(table).to_pylist()]
-    assert read == [{"anything": a, "plain": p} for a, p in zip(anything[:n], plain[:n])]
+    assert read == [{"anything": a, "plain": p, "wide": a} for a, p in zip(anything[:n], plain[:n])]
 
 
 def test_a_line_keeps_its_text_up_to_the_closing_brace_whatever_blank_follows() -> None:
