@@ -40,7 +40,9 @@ def json_texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = _few_values_quoted(column)
+        # One string type for the kernels below: a join of 64-bit-offset text with the
+        # quotes' 32-bit literals has no kernel. A batch's text is far below 2 GiB.
+        text = _few_values_quoted(column.cast(pa.string()))
     elif pa.types.is_boolean(kind):
         text = pc.if_else(column, "true", "false")
     elif pa.types.is_integer(kind):

@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 
 import pyarrow as pa
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from flows.rated_ndjson import json_texts, ndjson_lines, ordered_lines, rated_lines
@@ -176,6 +176,7 @@ def test_numbers_flags_and_decimals_of_any_scale_read_back_exactly(rows, start: 
        st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(min_codepoint=0x20, blacklist_characters='"\\',
                                                                 blacklist_categories=("Cs",)))),
                 min_size=1, max_size=80))
+@example(anything=['a"b', None, "c\\d"], plain=["x", "y", None])  # quotes and backslashes, no control character
 def test_any_string_column_reads_back_exactly_escaped_or_not(anything, plain) -> None:
     n = min(len(anything), len(plain))
     table = pa.table({"anything": pa.array(anything[:n], pa.string()),
