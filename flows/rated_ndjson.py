@@ -19,6 +19,7 @@ from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
 from flows import json_kernel
 from flows.rating_flow import RatedPiece, Reject
+from rating.kernels import bytes_and_offsets, read_only, single_chunk
 from rating.records import NETWORK_SCHEMA
 
 # Fields of the network record: a rated line carries them in the input's own text.
@@ -28,7 +29,6 @@ _INPUT_FIELDS = frozenset(NETWORK_SCHEMA.names)
 _CONTROL = r"[\x00-\x1f]"
 _INT64_MIN = -(2**63)
 # Read-only like every buffer the kernel gets from Arrow: one array type, one compiled version.
-_NO_BYTES = np.frombuffer(b"", dtype=np.uint8)
 
 
 def json_texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -99,7 +99,7 @@ def _needs_escape(strings: pa.Array) -> bool:
     """
     if len(strings) == 0:
         return False
-    data, offsets = _bytes_and_offsets(strings)
+    data, offsets = bytes_and_offsets(strings)
     chars = data[offsets[0]:offsets[-1]]
     return bool((chars < 0x20).any() or (chars == 0x22).any() or (chars == 0x5C).any())
 
@@ -185,17 +185,17 @@ def encoded_lines(columns: list[tuple[str, pa.ChunkedArray | pa.Array]], raw: pa
             texts.append(json_texts(encoded.dictionary))
             values[c] = text_count + encoded.indices.to_numpy(zero_copy_only=False)
         text_count += len(texts[-1]) if kinds[c] in (json_kernel.TEXT, json_kernel.QUOTED) else 0
-    text_data, text_offsets = _bytes_and_offsets(pa.concat_arrays(texts) if texts else pa.array([], pa.string()))
+    text_data, text_offsets = bytes_and_offsets(pa.concat_arrays(texts) if texts else pa.array([], pa.string()))
     if raw is not None:
-        raw_data, raw_offsets = _bytes_and_offsets(raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw)
+        raw_data, raw_offsets = bytes_and_offsets(single_chunk(raw))
     else:
-        raw_data, raw_offsets = _NO_BYTES, np.zeros(0, np.int64)
+        raw_data, raw_offsets = read_only(np.zeros(0, np.uint8)), np.zeros(0, np.int64)
     prefix_offsets = np.cumsum([0] + [len(p) for p in prefixes], dtype=np.int64)
     prefix_data = np.frombuffer(b"".join(prefixes), dtype=np.uint8)
-    out, offsets = json_kernel.written_lines(rows, _read_only(raw_data), raw_offsets, _read_only(prefix_data),
+    out, offsets = json_kernel.written_lines(rows, read_only(raw_data), raw_offsets, read_only(prefix_data),
                                              prefix_offsets, kinds, scales,
                                              np.ascontiguousarray(values.T), np.ascontiguousarray(valid.T),
-                                             _read_only(text_data), text_offsets, newline)
+                                             read_only(text_data), text_offsets, newline)
     kind = pa.string() if offsets[-1] < 2**31 else pa.large_string()
     offsets = offsets.astype(np.int32) if kind == pa.string() else offsets
     return pa.Array.from_buffers(kind, rows, [None, pa.py_buffer(offsets), pa.py_buffer(out)])
@@ -205,14 +205,6 @@ def warm_up() -> None:
     """Loads (or on a first run compiles) the line kernel before the first records need it:
     that takes 0.5-1 s here, which would otherwise be the first batch's wait."""
     rated_lines(pa.table({"n": [1], "raw": pa.array([b'{"x":1}'], pa.binary())}))
-
-
-def _read_only(data: np.ndarray) -> np.ndarray:
-    """A read-only view: Numba compiles once per argument type, and whether a buffer is
-    writable depends on who allocated it (Arrow or Python)."""
-    view = data.view()
-    view.flags.writeable = False
-    return view
 
 
 def _few_values(column: pa.Array) -> bool:
@@ -239,15 +231,6 @@ def _unscaled(decimals: pa.Array) -> np.ndarray:
     only extends the sign at precision 18 or less). Null slots hold whatever; they are not read."""
     words = np.frombuffer(decimals.buffers()[1], dtype=np.int64)
     return words[2 * decimals.offset:2 * (decimals.offset + len(decimals)):2]
-
-
-def _bytes_and_offsets(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """A string or binary array's character buffer and its int64 offsets, without copying the text."""
-    wide = pa.types.is_large_string(strings.type) or pa.types.is_large_binary(strings.type)
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64 if wide else np.int32,
-                            count=len(strings) + 1, offset=strings.offset * (8 if wide else 4)).astype(np.int64)
-    data = strings.buffers()[2]
-    return (np.frombuffer(data, dtype=np.uint8) if data is not None else _NO_BYTES), offsets
 
 
 def reject_line(reject: Reject) -> str:
@@ -286,7 +269,7 @@ def ordered_lines(pieces: list[RatedPiece]) -> pa.Array:
 def text_bytes(strings: pa.Array | pa.ChunkedArray) -> memoryview:
     """All values of a string array back to back, straight from its character buffer."""
     strings = strings.combine_chunks() if isinstance(strings, pa.ChunkedArray) else strings
-    data, offsets = _bytes_and_offsets(strings)
+    data, offsets = bytes_and_offsets(strings)
     return memoryview(data)[offsets[0]:offsets[-1]]
 
 

@@ -25,6 +25,7 @@ from bytewax.operators import StatefulBatchLogic
 from bytewax.testing import cluster_main, run_main
 
 from flows.batches import LineBatch
+from rating import kernels
 from rating.engine import RatedBatch, Reference, rate_batch
 from rating.records import NETWORK_SCHEMA, ParsedBatch, parse_adjustment_lines, parse_network_lines
 from rating.state import RatingState
@@ -415,6 +416,7 @@ def rated_by_shard(
     parsed: Stream[ParsedUsage], reference: Callable[[], Reference], shards: int = DEFAULT_SHARDS
 ) -> KeyedStream[RatedPiece]:
     """Split parsed batches by shard and rate each shard against its own keyed state."""
+    kernels.warm_up()  # compiled (or loaded) while the flow is built, not in the first batch
     works = op.flat_map("split_by_shard", parsed, lambda p: shard_works(p, shards))
     return op.stateful_batch("rate", works, lambda resume: RatingLogic(resume, reference))
 

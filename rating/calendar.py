@@ -37,13 +37,33 @@ def local_times(utc_us: np.ndarray, timezone: str) -> LocalTimes:
     idx = pd.DatetimeIndex(np.asarray(utc_us, dtype="datetime64[us]")).tz_localize("UTC").tz_convert(timezone)
     local_naive = idx.tz_localize(None).asi8  # local wall clock as microseconds
     days, rem = np.divmod(local_naive, _DAY_S * 1_000_000)
+    year, month, day = civil_dates(days)
     return LocalTimes(
         weekday=((days + 3) % 7).astype(np.int8),  # 1970-01-01 was a Thursday
         second_of_day=(rem // 1_000_000).astype(np.int32),
-        year=np.asarray(idx.year, dtype=np.int32),
-        month=np.asarray(idx.month, dtype=np.int32),
-        day=np.asarray(idx.day, dtype=np.int32),
+        year=year,
+        month=month,
+        day=day,
     )
+
+
+def civil_dates(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of days since 1970-01-01 in the proleptic Gregorian calendar.
+
+    Howard Hinnant's ``civil_from_days``: years counted from March, so the leap day ends a
+    year, in 400-year eras. One pass of integer arithmetic; pandas' field accessors convert
+    the time zone again for each field and cost three times as much.
+    """
+    z = np.asarray(days, dtype=np.int64) + 719_468  # days since 0000-03-01
+    era = z // 146_097
+    doe = z - era * 146_097  # day of era, 0..146096
+    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365  # year of era, 0..399
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)  # day of the March-based year, 0..365
+    mp = (5 * doy + 2) // 153  # March-based month, 0..11
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    return year.astype(np.int32), month.astype(np.int32), day.astype(np.int32)
 
 
 def offpeak_mask(times: LocalTimes, bands: tuple[OffpeakBand, ...]) -> np.ndarray:

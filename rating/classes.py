@@ -1,41 +1,50 @@
 """Destination classes and roaming zones by longest matching prefix (SPEC rule 2).
 
-Vectorised: one Arrow lookup per distinct prefix length, longest first. A value matched by
-no prefix (only possible when the catalog has no ``""`` fallback) gets -1.
+The catalog's prefixes become a byte trie, built once per catalog; a compiled loop
+(`rating.kernels.trie_matches`) walks each value's bytes down it and keeps the deepest
+labelled node. A value matched by no prefix (only possible when the catalog has no ``""``
+fallback) gets -1. Prefixes are compared byte for byte (UTF-8), as the SPEC's strings are.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from rating.catalog import PrefixRule
+from rating.kernels import bytes_and_offsets, single_chunk, trie_matches, valid_mask
 
 
 def longest_prefix_match(values: pa.Array | pa.ChunkedArray, rules: tuple[PrefixRule, ...], names: tuple[str, ...]) -> np.ndarray:
     """Index into ``names`` of the rule with the longest prefix of each value; -1 for none."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    values = pc.fill_null(values, "")
-    n = len(values)
-    out = np.full(n, -1, dtype=np.int32)
+    values = single_chunk(values)
+    children, labels = prefix_trie(rules, names)
+    data, offsets = bytes_and_offsets(values)
+    return trie_matches(data, offsets, valid_mask(values), children, labels)
+
+
+@lru_cache(maxsize=64)
+def prefix_trie(rules: tuple[PrefixRule, ...], names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(children[node, byte], label[node]) of the rules' prefixes; node 0 is the empty prefix.
+
+    A prefix given twice keeps its first rule, as a lookup in rule order would.
+    """
     name_index = {name: i for i, name in enumerate(names)}
-    by_length: dict[int, list[PrefixRule]] = {}
+    children = [np.full(256, -1, dtype=np.int32)]
+    labels = [-1]
     for rule in rules:
-        by_length.setdefault(len(rule.prefix), []).append(rule)
-    lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
-    for length in sorted(by_length, reverse=True):
-        todo = (out < 0) & (lengths >= length)
-        if not todo.any():
-            continue
-        group = by_length[length]
-        if length == 0:
-            out[todo] = name_index[group[0].name]
-            continue
-        heads = pc.utf8_slice_codeunits(values, 0, length)
-        found = pc.index_in(heads, value_set=pa.array([r.prefix for r in group]))
-        found = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
-        hit = todo & (found >= 0)
-        codes = np.array([name_index[r.name] for r in group], dtype=np.int32)
-        out[hit] = codes[found[hit]]
-    return out
+        node = 0
+        for byte in rule.prefix.encode("utf-8"):
+            if children[node][byte] < 0:
+                children[node][byte] = len(children)
+                children.append(np.full(256, -1, dtype=np.int32))
+                labels.append(-1)
+            node = int(children[node][byte])
+        if labels[node] < 0:
+            labels[node] = name_index[rule.name]
+    table = np.stack(children)
+    table.flags.writeable = False
+    label_array = np.array(labels, dtype=np.int32)
+    label_array.flags.writeable = False
+    return table, label_array

@@ -61,6 +61,7 @@ from rating.calendar import cycle_numbers, cycle_start_us, local_times, offpeak_
 from rating.catalog import Catalog
 from rating.classes import longest_prefix_match
 from rating.duplicates import duplicate_flags, key_order, record_keys, remember_rated
+from rating.kernels import bytes_and_offsets, digit_codes, single_chunk, valid_mask
 from rating.grouped import cumsum_before, group_firsts, regrouped, running_max
 from rating.money import MONEY_TYPE, micro_from_money_array, money_array
 from rating.prices import DATA, SERVICE_NAMES, SMS, VOICE, PlanTable, charges_micro, plan_table, tax_micro
@@ -161,10 +162,9 @@ class RatedBatch:
 
 def _codes(msisdn: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """msisdn digits as one int64 (a leading 1 keeps leading zeros); -1 unless 1-18 digits."""
-    valid = pc.fill_null(pc.match_substring_regex(msisdn, r"^[0-9]{1,18}$"), False)
-    digits = pc.if_else(valid, msisdn, "0")
-    codes = pc.cast(pc.binary_join_element_wise("1", digits, ""), pa.int64())
-    return _np(pc.if_else(valid, codes, -1), np.int64)
+    msisdn = single_chunk(msisdn)
+    data, offsets = bytes_and_offsets(msisdn)
+    return digit_codes(data, offsets, valid_mask(msisdn))
 
 
 def _np(col: pa.ChunkedArray | pa.Array, dtype=None) -> np.ndarray:
