@@ -36,6 +36,38 @@ DEFAULT_SHARDS = 8
 _SEQ_STEP = 1024
 
 
+class _PickledCompact:
+    """Pickles its Arrow tables as IPC streams, which hold only a slice's own rows.
+
+    Pickling a sliced table ships its whole buffers (pyarrow 26), and batches travel as
+    slices of a larger parse or rating result: between processes each would otherwise carry
+    the whole result once per slice.
+    """
+
+    def __getstate__(self) -> dict:
+        return {name: _IpcTable.of(value) if isinstance(value, pa.Table) else value
+                for name, value in self.__dict__.items()}
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value.table() if isinstance(value, _IpcTable) else value)
+
+
+@dataclass(frozen=True)
+class _IpcTable:
+    data: bytes
+
+    @classmethod
+    def of(cls, table: pa.Table) -> "_IpcTable":
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return cls(sink.getvalue().to_pybytes())
+
+    def table(self) -> pa.Table:
+        return pa.ipc.open_stream(self.data).read_all()
+
+
 @dataclass(frozen=True)
 class Reject:
     """An input line the flow could not rate, kept with its reason (dead letter)."""
@@ -50,7 +82,7 @@ class Reject:
 
 
 @dataclass(frozen=True)
-class ParsedUsage:
+class ParsedUsage(_PickledCompact):
     """A parsed usage batch: accepted rows with their absolute `position`, and rejects."""
 
     batch_id: int
@@ -62,7 +94,7 @@ class ParsedUsage:
 
 
 @dataclass(frozen=True)
-class ShardWork:
+class ShardWork(_PickledCompact):
     """The part of one parsed batch that belongs to one shard of subscribers."""
 
     batch_id: int
@@ -74,7 +106,7 @@ class ShardWork:
 
 
 @dataclass(frozen=True)
-class RatedPiece:
+class RatedPiece(_PickledCompact):
     """What rating one `ShardWork` produced."""
 
     batch_id: int
@@ -146,13 +178,14 @@ def parsed_usage_batches(batches: list[LineBatch]) -> list[ParsedUsage]:
     parsed = parse_network_lines(lines)
     usage = with_raw(parsed)
     joint = usage["position"].to_numpy(zero_copy_only=False)
-    which = np.searchsorted(starts, joint, side="right") - 1
+    # Accepted rows come in position order, so each batch's rows are one slice (no copy).
+    bounds = np.searchsorted(joint, starts)
     reject_which = np.searchsorted(starts, np.array([p for p, _, _ in parsed.rejects], np.int64), side="right") - 1
     out = []
     for k, batch in enumerate(batches):
-        rows = np.flatnonzero(which == k)
-        mine = usage.take(rows)
-        position = pa.array(joint[rows] - starts[k] + batch.first_position, pa.int64())
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        mine = usage.slice(lo, hi - lo)
+        position = pa.array(joint[lo:hi] - starts[k] + batch.first_position, pa.int64())
         mine = mine.set_column(mine.schema.get_field_index("position"), "position", position)
         rejects = tuple(
             Reject("network", batch.origin, batch.first_position + pos - starts[k], reason, raw)
@@ -203,10 +236,16 @@ def shard_works(parsed: ParsedUsage, shards: int) -> list[tuple[str, ShardWork]]
     adj = parsed.adjustments
     adj_shard = shard_numbers(adj["msisdn"], shards) if adj is not None else np.zeros(0, np.int64)
     present = sorted(set(np.unique(usage_shard).tolist()) | set(np.unique(adj_shard).tolist()) | {0})
+    # One take puts the rows in shard order (input order within a shard); each shard's rows
+    # are then a slice. A take per shard cost a kernel call per column per shard.
+    by_shard = np.argsort(usage_shard, kind="stable")
+    grouped = parsed.usage.take(by_shard)
+    bounds = np.searchsorted(usage_shard[by_shard], np.array(present + [shards], dtype=np.int64))
     works = []
-    for shard in present:
-        rows = np.flatnonzero(usage_shard == shard)
-        usage = parsed.usage.take(rows)
+    for i, shard in enumerate(present):
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        rows = by_shard[lo:hi]
+        usage = grouped.slice(lo, hi - lo)
         adjustments = None
         if adj is not None:
             mine = adj.take(np.flatnonzero(adj_shard == shard))

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import pyarrow as pa
 
 from flows.batches import LineBatch
-from flows.rating_flow import parsed_usage, parsed_usage_batches
+from flows.rating_flow import ParsedUsage, ShardWork, parsed_usage, parsed_usage_batches, shard_works
 
 
 def _line(record_id: str, msisdn: str) -> bytes:
@@ -53,3 +54,29 @@ def test_raw_column_is_each_accepted_line_as_received_with_its_newline() -> None
     lines = (_line("a1", "447700900101"), b"{not json", _line("a2", "447700900102"))
     usage = parsed_usage(LineBatch("network", "usage:0", 0, lines)).usage
     assert usage["raw"].to_pylist() == [lines[0] + b"\n", lines[2] + b"\n"]
+
+
+def test_shard_works_keep_each_shards_rows_in_input_order_and_repoint_adjustments() -> None:
+    msisdns = ["447700900101", "447700900102", "447700900103", "447700900104", "447700900105", "447700900106"]
+    parsed = parsed_usage(LineBatch("network", "usage:0", 0, tuple(_line(f"r{i}", m) for i, m in enumerate(msisdns))))
+    adjustments = pa.table({"msisdn": ["447700900105"], "amount": ["1.00"], "before_row": pa.array([4], pa.int64())})
+    parsed = ParsedUsage(parsed.batch_id, parsed.origin, parsed.usage, parsed.rejects, adjustments)
+    works = dict(shard_works(parsed, 3))
+    # SPEC's shard: last six digits modulo 3. 900101 % 3 = 2, 900102 % 3 = 0, 900103 % 3 = 1, ...
+    assert {k: w.usage["record_id"].to_pylist() for k, w in works.items()} == {
+        "0": ["r1", "r4"], "1": ["r2", "r5"], "2": ["r0", "r3"],
+    }
+    assert all(w.pieces == 3 for w in works.values())
+    # 900105 % 3 = 0: its adjustment came before whole-batch row 4 (r4), row 1 of shard 0.
+    assert works["0"].adjustments["before_row"].to_pylist() == [1]
+    assert works["1"].adjustments.num_rows == 0
+
+
+def test_a_slice_pickles_with_its_own_rows_only() -> None:
+    big = pa.table({"record_id": [f"r{i:06d}" for i in range(20_000)], "raw": [b"x" * 100] * 20_000})
+    work = ShardWork(3, 2, "usage:0", big.slice(5_000, 10), None)
+    data = pickle.dumps(work)
+    assert len(data) < 10_000  # the whole table is over 2 MB
+    back = pickle.loads(data)
+    assert back.usage.equals(big.slice(5_000, 10))
+    assert (back.batch_id, back.pieces, back.origin, back.adjustments) == (3, 2, "usage:0", None)
