@@ -44,8 +44,8 @@ prices and balances):
   adjustment) with its state after the batch: ``balance``/``blocked`` for prepaid,
   ``cycle_start``/``cycle_total`` of the latest billing cycle for postpaid.
 
-Cost: about 3-4 us per record on large batches, plus a fixed 5-10 ms per call; flows
-should hand it thousands of records at a time.
+Cost: about 3 us per record on large batches, plus a fixed ~8 ms per call (measured: 250
+rows 9.2 ms, 2,000 rows 16.7 ms); flows should hand it thousands of records at a time.
 """
 from __future__ import annotations
 
