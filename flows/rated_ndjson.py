@@ -28,7 +28,6 @@ _INPUT_FIELDS = frozenset(NETWORK_SCHEMA.names)
 
 _CONTROL = r"[\x00-\x1f]"
 _INT64_MIN = -(2**63)
-# Read-only like every buffer the kernel gets from Arrow: one array type, one compiled version.
 
 
 def json_texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -37,7 +36,7 @@ def json_texts(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     Encoding row by row in Python (or through pandas) costs more than rating itself;
     Arrow's string kernels do it at C speed. Decimals become decimal strings, exactly.
     """
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    column = single_chunk(column)
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         # One string type for the kernels below: a join of 64-bit-offset text with the
@@ -161,7 +160,7 @@ def encoded_lines(columns: list[tuple[str, pa.ChunkedArray | pa.Array]], raw: pa
     texts: list[pa.Array] = []
     text_count = 0
     for c, (name, column) in enumerate(columns):
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        column = single_chunk(column)
         prefixes.append((("" if raw is None and c == 0 else ",") + json.dumps(name) + ":").encode())
         kinds[c], scales[c] = _kernel_kind(column)
         if kinds[c] == json_kernel.INTEGER and pc.min(column).as_py() == _INT64_MIN:  # has no positive twin
@@ -192,10 +191,12 @@ def encoded_lines(columns: list[tuple[str, pa.ChunkedArray | pa.Array]], raw: pa
         raw_data, raw_offsets = read_only(np.zeros(0, np.uint8)), np.zeros(0, np.int64)
     prefix_offsets = np.cumsum([0] + [len(p) for p in prefixes], dtype=np.int64)
     prefix_data = np.frombuffer(b"".join(prefixes), dtype=np.uint8)
-    out, offsets = json_kernel.written_lines(rows, read_only(raw_data), raw_offsets, read_only(prefix_data),
+    # Every byte buffer goes in read-only (bytes_and_offsets gives them so): one array type,
+    # one compiled version of the kernel.
+    out, offsets = json_kernel.written_lines(rows, raw_data, raw_offsets, read_only(prefix_data),
                                              prefix_offsets, kinds, scales,
                                              np.ascontiguousarray(values.T), np.ascontiguousarray(valid.T),
-                                             read_only(text_data), text_offsets, newline)
+                                             text_data, text_offsets, newline)
     kind = pa.string() if offsets[-1] < 2**31 else pa.large_string()
     offsets = offsets.astype(np.int32) if kind == pa.string() else offsets
     return pa.Array.from_buffers(kind, rows, [None, pa.py_buffer(offsets), pa.py_buffer(out)])
@@ -268,8 +269,7 @@ def ordered_lines(pieces: list[RatedPiece]) -> pa.Array:
 
 def text_bytes(strings: pa.Array | pa.ChunkedArray) -> memoryview:
     """All values of a string array back to back, straight from its character buffer."""
-    strings = strings.combine_chunks() if isinstance(strings, pa.ChunkedArray) else strings
-    data, offsets = bytes_and_offsets(strings)
+    data, offsets = bytes_and_offsets(single_chunk(strings))
     return memoryview(data)[offsets[0]:offsets[-1]]
 
 

@@ -168,9 +168,7 @@ def _codes(msisdn: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def _np(col: pa.ChunkedArray | pa.Array, dtype=None) -> np.ndarray:
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-    out = col.to_numpy(zero_copy_only=False)
+    out = single_chunk(col).to_numpy(zero_copy_only=False)
     return out.astype(dtype, copy=False) if dtype is not None else out
 
 

@@ -33,6 +33,7 @@ def read_only(data: np.ndarray) -> np.ndarray:
 
 
 def single_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The values as one array (a single chunk as it is, without a copy)."""
     if isinstance(values, pa.ChunkedArray):
         return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     return values
@@ -97,15 +98,6 @@ def seeded_hashes(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, seed
     return out
 
 
-def warm_up() -> None:
-    """Loads (or on a first run compiles) the kernels before the first batch needs them."""
-    data, offsets = bytes_and_offsets(pa.array(["1"]))
-    digit_codes(data, offsets, np.ones(1, dtype=np.bool_))
-    seeded_hashes(data, offsets, np.ones(1, dtype=np.bool_), np.zeros(1, dtype=np.int64), True)
-    trie_matches(data, offsets, np.ones(1, dtype=np.bool_), read_only(np.full((1, 256), -1, dtype=np.int32)),
-                 read_only(np.full(1, -1, dtype=np.int32)))
-
-
 @numba.njit(cache=True, nogil=True)
 def trie_matches(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, children: np.ndarray,
                  labels: np.ndarray) -> np.ndarray:
@@ -124,3 +116,12 @@ def trie_matches(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, child
                     best = labels[node]
         out[i] = best
     return out
+
+
+def warm_up() -> None:
+    """Loads (or on a first run compiles) the kernels before the first batch needs them."""
+    data, offsets = bytes_and_offsets(pa.array(["1"]))
+    digit_codes(data, offsets, np.ones(1, dtype=np.bool_))
+    seeded_hashes(data, offsets, np.ones(1, dtype=np.bool_), np.zeros(1, dtype=np.int64), True)
+    trie_matches(data, offsets, np.ones(1, dtype=np.bool_), read_only(np.full((1, 256), -1, dtype=np.int32)),
+                 read_only(np.full(1, -1, dtype=np.int32)))

@@ -147,16 +147,12 @@ class _Partition(StatefulSinkPartition[RatedPiece, None]):
     def _produce(self, topic: str, messages: Iterable[tuple[bytes, bytes]]) -> None:
         produce = self._producer.produce
         for key, value in messages:
-            try:
-                produce(topic, value, key)
-            except BufferError:  # the local queue is full: serve deliveries until it has room
-                while True:
+            while True:
+                try:
+                    produce(topic, value, key)
+                    break
+                except BufferError:  # the local queue is full: serve deliveries until it has room
                     self._producer.poll(0.05)
-                    try:
-                        produce(topic, value, key)
-                        break
-                    except BufferError:
-                        continue
 
     def snapshot(self) -> None:
         self._flush()
