@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.json as pj
 
+from rating import flat_json
 from rating.money import MONEY_TYPE, micro_from_money_array, micro_from_text, money_array
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -136,7 +137,7 @@ class ParsedBatch:
 
 def parse_network_lines(lines: list[bytes]) -> ParsedBatch:
     """Network usage records (SPEC 1.1) from JSON lines, validated column by column."""
-    return _parse(lines, _NETWORK, _network_checks, keep_lines=True)
+    return _parse(lines, _NETWORK, _network_checks, keep_lines=True, layout=_NETWORK_LAYOUT)
 
 
 def parse_adjustment_lines(lines: list[bytes]) -> ParsedBatch:
@@ -149,15 +150,87 @@ def parse_billed_lines(lines: list[bytes]) -> ParsedBatch:
     return _parse(lines, _BILLED, _network_checks)
 
 
+# The plain shape of a network record, read by `rating.flat_json` without the general reader.
+_NETWORK_LAYOUT = flat_json.Layout(
+    names=tuple(NETWORK_SCHEMA.names),
+    kinds=(flat_json.STRING, flat_json.DIGITS, flat_json.STRING, flat_json.TIMESTAMP, flat_json.COUNT,
+           flat_json.COUNT, flat_json.STRING, flat_json.STRING, flat_json.STRING, flat_json.STRING),
+    required=_NETWORK.required,
+)
+
+
 def _parse(lines: list[bytes], contract: _Contract, checks: Callable[[pa.Table], list],
-           keep_lines: bool = False) -> ParsedBatch:
+           keep_lines: bool = False, layout: flat_json.Layout | None = None) -> ParsedBatch:
+    """Lines of the plain shape are read by `rating.flat_json` (when the contract has a
+    `layout`); the general reader gets the rest and decides what each is."""
     if set(map(type, lines)) - {bytes}:
         lines = [ln if isinstance(ln, bytes) else bytes(ln) for ln in lines]
+    text = joined_lines(lines)
+    every_line = lines_array(lines, text)
+    if layout is None:
+        table, rejects = _parsed_generally(lines, contract, checks, text)
+        return ParsedBatch(table, rejects, every_line if keep_lines else None)
+    table, general = _read_plainly(text, every_line, contract, layout, checks)
+    if general.size:
+        rest, rejects = _parsed_generally([lines[i] for i in general], contract, checks)
+        rejects = [(int(general[pos]), reason, raw) for pos, reason, raw in rejects]
+        position = pa.array(general[rest["position"].to_numpy()], pa.int64())
+        rest = rest.set_column(rest.schema.get_field_index("position"), "position", position)
+        table = pa.concat_tables([table, rest])
+        table = table.take(pa.array(np.argsort(table["position"].to_numpy(), kind="stable")))
+    else:
+        rejects = []
+    return ParsedBatch(table, rejects, every_line if keep_lines else None)
+
+
+def _read_plainly(text: bytes, every_line: pa.Array, contract: _Contract, layout: flat_json.Layout,
+                  checks: Callable[[pa.Table], list]) -> tuple[pa.Table, np.ndarray]:
+    """(the accepted rows of the lines `flat_json` reads and the contract's checks pass, with
+    their `position`; the positions of every other line, for the general reader)."""
+    data = np.frombuffer(text, dtype=np.uint8)
+    offsets = np.frombuffer(every_line.buffers()[1], dtype=np.int64 if every_line.type == pa.large_binary()
+                            else np.int32, count=len(every_line) + 1).astype(np.int64)
+    read = flat_json.read_lines(data, offsets[:-1], offsets[1:] - 1, layout)  # each line without its newline
+    fast = np.flatnonzero(read.fast)
+    every = len(fast) == len(every_line)
+
+    def of_fast(rows: np.ndarray) -> np.ndarray:
+        return rows if every else rows[fast]
+
+    columns = []
+    for f, field in enumerate(contract.schema):
+        kind = layout.kinds[f]
+        if kind in (flat_json.COUNT, flat_json.TIMESTAMP):
+            values = of_fast(read.values[f])
+            present = of_fast(read.starts[f]) != flat_json.ABSENT
+            if field.name not in contract.defaults and not present.all():
+                mask = pa.py_buffer(np.packbits(present, bitorder="little"))
+                columns.append(pa.Array.from_buffers(field.type, len(fast), [mask, pa.py_buffer(values)]))
+            else:
+                columns.append(pa.Array.from_buffers(field.type, len(fast), [None, pa.py_buffer(values)]))
+        else:
+            column = flat_json.string_column(data, of_fast(read.starts[f]), of_fast(read.ends[f]),
+                                             nullable=field.name not in contract.defaults)
+            columns.append(column.cast(field.type) if column.type != field.type else column)
+    columns.append(pa.array(fast, pa.int64()))
+    table = pa.table(columns, schema=contract.schema.append(pa.field("position", pa.int64())))
+    failed = np.zeros(len(fast), dtype=bool)
+    for mask, _ in checks(table):
+        failed |= mask
+    if failed.any():  # the general reader gives the reason
+        table = table.filter(pa.array(~failed))
+        read.fast[fast[failed]] = False
+    return table, np.flatnonzero(~read.fast)
+
+
+def _parsed_generally(lines: list[bytes], contract: _Contract, checks: Callable[[pa.Table], list],
+                      text: bytes | None = None) -> tuple[pa.Table, list[tuple[int, str, bytes]]]:
+    """Arrow's JSON reader over all `lines` (halving around the lines it refuses, which are
+    then read one by one in Python), then the vectorised checks."""
     tables: list[pa.Table] = []
     rejects: list[tuple[int, str, bytes]] = []
     rows: list[dict] = []  # lines the columnar reader refused but that are valid after all
     row_pos: list[int] = []
-    text = joined_lines(lines)
     _columnar(lines, 0, contract, tables, rejects, rows, row_pos, text)
     if rows:
         extra = pa.Table.from_pylist(rows, schema=contract.json_schema)
@@ -170,7 +243,7 @@ def _parse(lines: list[bytes], contract: _Contract, checks: Callable[[pa.Table],
     for pos, reason in late:
         rejects.append((pos, reason, lines[pos]))
     rejects.sort()
-    return ParsedBatch(table, rejects, lines_array(lines, text) if keep_lines else None)
+    return table, rejects
 
 
 def joined_lines(lines: list[bytes]) -> bytes:
