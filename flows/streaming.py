@@ -33,6 +33,8 @@ Recovery lives in `REVGUARD_HOME/recovery` (created on first run). Several proce
 """
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import fcntl
 import gc
@@ -269,38 +271,39 @@ def run_rating_flow(
         reference.current()
     except ReferenceMissing as exc:
         raise InputError(str(exc)) from None
-    try:
-        ensure_topics(settings.client_config(), options.partitions, options.topics.all(), timeout_s=20)
-    except KafkaException as exc:
-        raise InputError(f"cannot reach Kafka at {settings.bootstrap}: {exc}") from None
-    recovery = recovery_config(recovery_dir)
+    with contextlib.closing(reference):  # its refresh thread ends with the flow, or if it cannot start
+        try:
+            ensure_topics(settings.client_config(), options.partitions, options.topics.all(), timeout_s=20)
+        except KafkaException as exc:
+            raise InputError(f"cannot reach Kafka at {settings.bootstrap}: {exc}") from None
+        recovery = recovery_config(recovery_dir)
 
-    metrics = FlowMetrics()
-    if metrics_port is not None:
-        serve_metrics(metrics, metrics_port)
-    stop = stop or threading.Event()
-    restore = _stop_on_signals(stop)
-    progress = ProgressLog(metrics)
-    progress.start()
-    flow = rating_dataflow(
-        settings, lambda: store_client(clickhouse_url), options, reference=reference, metrics=metrics, stop=stop,
-        workers_total=workers_total,
-    )
-    log.info("started", extra={"workers": workers, "process_id": process_id, "shards": options.shards,
-                               "until_idle_s": options.until_idle_s})
-    epoch = dt.timedelta(seconds=options.snapshot_interval_s)
-    quiet_garbage_collector()
-    try:
-        if workers == 1 and not addresses:
-            run_main(flow, epoch_interval=epoch, recovery_config=recovery)
-        else:
-            cluster_main(
-                flow, addresses or [], process_id or 0, epoch_interval=epoch, recovery_config=recovery,
-                worker_count_per_proc=workers,
-            )
-    finally:
-        progress.stop()
-        restore()
+        metrics = FlowMetrics()
+        if metrics_port is not None:
+            serve_metrics(metrics, metrics_port)
+        stop = stop or threading.Event()
+        restore = _stop_on_signals(stop)
+        progress = ProgressLog(metrics)
+        progress.start()
+        flow = rating_dataflow(
+            settings, lambda: store_client(clickhouse_url), options, reference=reference, metrics=metrics, stop=stop,
+            workers_total=workers_total,
+        )
+        log.info("started", extra={"workers": workers, "process_id": process_id, "shards": options.shards,
+                                   "until_idle_s": options.until_idle_s})
+        epoch = dt.timedelta(seconds=options.snapshot_interval_s)
+        quiet_garbage_collector()
+        try:
+            if workers == 1 and not addresses:
+                run_main(flow, epoch_interval=epoch, recovery_config=recovery)
+            else:
+                cluster_main(
+                    flow, addresses or [], process_id or 0, epoch_interval=epoch, recovery_config=recovery,
+                    worker_count_per_proc=workers,
+                )
+        finally:
+            progress.stop()
+            restore()
     totals = metrics.totals()
     log.info("stopped", extra={"by_signal": stop.is_set(), **totals})
     return totals
