@@ -34,7 +34,6 @@ Recovery lives in `REVGUARD_HOME/recovery` (created on first run). Several proce
 from __future__ import annotations
 
 import contextlib
-
 import datetime as dt
 import fcntl
 import gc

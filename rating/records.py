@@ -33,6 +33,7 @@ import pyarrow.csv as pcsv
 import pyarrow.json as pj
 
 from rating import flat_json
+from rating.kernels import bytes_and_offsets
 from rating.money import MONEY_TYPE, micro_from_money_array, micro_from_text, money_array
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -166,11 +167,11 @@ def _parse(lines: list[bytes], contract: _Contract, checks: Callable[[pa.Table],
     if set(map(type, lines)) - {bytes}:
         lines = [ln if isinstance(ln, bytes) else bytes(ln) for ln in lines]
     text = joined_lines(lines)
-    every_line = lines_array(lines, text)
+    every_line = lines_array(lines, text) if keep_lines or layout is not None else None
     if layout is None:
         table, rejects = _parsed_generally(lines, contract, checks, text)
-        return ParsedBatch(table, rejects, every_line if keep_lines else None)
-    table, general = _read_plainly(text, every_line, contract, layout, checks)
+        return ParsedBatch(table, rejects, every_line)
+    table, general = _read_plainly(every_line, contract, layout, checks)
     if general.size:
         rest, rejects = _parsed_generally([lines[i] for i in general], contract, checks)
         rejects = [(int(general[pos]), reason, raw) for pos, reason, raw in rejects]
@@ -183,13 +184,13 @@ def _parse(lines: list[bytes], contract: _Contract, checks: Callable[[pa.Table],
     return ParsedBatch(table, rejects, every_line if keep_lines else None)
 
 
-def _read_plainly(text: bytes, every_line: pa.Array, contract: _Contract, layout: flat_json.Layout,
+def _read_plainly(every_line: pa.Array, contract: _Contract, layout: flat_json.Layout,
                   checks: Callable[[pa.Table], list]) -> tuple[pa.Table, np.ndarray]:
     """(the accepted rows of the lines `flat_json` reads and the contract's checks pass, with
-    their `position`; the positions of every other line, for the general reader)."""
-    data = np.frombuffer(text, dtype=np.uint8)
-    offsets = np.frombuffer(every_line.buffers()[1], dtype=np.int64 if every_line.type == pa.large_binary()
-                            else np.int32, count=len(every_line) + 1).astype(np.int64)
+    their `position`; the positions of every other line, for the general reader).
+
+    `every_line` is `lines_array`: each line with its newline, over one text buffer."""
+    data, offsets = bytes_and_offsets(every_line)
     read = flat_json.read_lines(data, offsets[:-1], offsets[1:] - 1, layout)  # each line without its newline
     fast = np.flatnonzero(read.fast)
     every = len(fast) == len(every_line)
