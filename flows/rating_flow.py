@@ -25,7 +25,7 @@ from bytewax.operators import StatefulBatchLogic
 from bytewax.testing import cluster_main, run_main
 
 from flows.batches import LineBatch
-from rating import kernels
+from rating import kernels, records
 from rating.engine import RatedBatch, Reference, rate_batch
 from rating.records import NETWORK_SCHEMA, ParsedBatch, parse_adjustment_lines, parse_network_lines
 from rating.state import RatingState
@@ -456,6 +456,7 @@ def rated_by_shard(
 ) -> KeyedStream[RatedPiece]:
     """Split parsed batches by shard and rate each shard against its own keyed state."""
     kernels.warm_up()  # compiled (or loaded) while the flow is built, not in the first batch
+    records.warm_up()
     works = op.flat_map("split_by_shard", parsed, lambda p: shard_works(p, shards))
     return op.stateful_batch("rate", works, lambda resume: RatingLogic(resume, reference))
 
