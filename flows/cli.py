@@ -180,7 +180,7 @@ def run() -> None:
 @click.option("--topic-prefix", default="", help="Prefix of every topic name (several environments on one cluster).")
 @click.option("--partitions", default=8, show_default=True, help="Partitions of topics the flow has to create.")
 @click.option("--snapshot-interval", default=5.0, show_default=True, help="Seconds between recovery snapshots.")
-@click.option("--store-flush-interval", default=1.0, show_default=True,
+@click.option("--store-flush-interval", default=3.0, show_default=True,
               help="Most seconds rated rows wait for their ClickHouse insert (0: insert at every snapshot).")
 @click.option("--poll-records", default=50_000, show_default=True,
               help="Most records one Kafka partition hands the flow per poll (one columnar batch).")
