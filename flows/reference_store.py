@@ -107,7 +107,7 @@ class ReferenceStore:
     def close(self) -> None:
         """Stops the background refresh (the reference in hand stays usable)."""
         self._closed.set()
-        if self._refresher is not None and self._refresher is not threading.current_thread():
+        if self._refresher is not None:
             self._refresher.join(timeout=30)
 
     def _refresh(self) -> None:

@@ -104,8 +104,9 @@ class StreamOptions:
     until_idle_s: float | None = None  # stop once caught up and idle this long (tests, benchmarks)
     snapshot_interval_s: float = 5.0
     # Most seconds rated rows wait for their ClickHouse insert. Each flush is an insert per
-    # table and new parts to merge: at 20k records/s the flow took 0.85-0.89 cores flushing
-    # every second, 0.72-0.79 every 3 s (rows still reach the store within seconds).
+    # table and new parts to merge: at 20k records/s the flow took 0.84-0.89 cores flushing
+    # every second (3 runs), 0.72-0.90 (mean 0.81, 8 runs) every 3 s, a small and noisy
+    # saving; rows still reach the store within seconds.
     store_flush_s: float | None = 3.0
     reference_refresh_s: float = 10.0
     shards: int | None = None  # None: the recovery directory's, or one per worker of the cluster
