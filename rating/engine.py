@@ -54,11 +54,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pandas as pd
 
 from rating.balances import postpaid_totals, prepaid_ledger
 from rating.calendar import cycle_numbers, cycle_start_us, local_times, offpeak_mask
 from rating.catalog import Catalog
+from rating.code_index import CodeIndex
 from rating.classes import longest_prefix_match
 from rating.duplicates import duplicate_flags, key_order, record_keys, remember_rated
 from rating.kernels import bytes_and_offsets, digit_codes, single_chunk, valid_mask
@@ -135,7 +135,7 @@ class Reference:
     subscribers: Subscribers
     plans: PlanTable = field(init=False, repr=False, compare=False)
     subscriber_plan: np.ndarray = field(init=False, repr=False, compare=False)
-    subscriber_codes: pd.Index = field(init=False, repr=False, compare=False)
+    subscriber_codes: CodeIndex = field(init=False, repr=False, compare=False)
     subscriber_plan_ids: pa.Array = field(init=False, repr=False, compare=False)
     subscriber_prepaid: np.ndarray = field(init=False, repr=False, compare=False)
     subscriber_payments: pa.Array = field(init=False, repr=False, compare=False)
@@ -147,7 +147,7 @@ class Reference:
         codes = _codes(pa.array(self.subscribers.columns["msisdn"], pa.string()))
         object.__setattr__(self, "plans", table)
         object.__setattr__(self, "subscriber_plan", sub_plan)
-        object.__setattr__(self, "subscriber_codes", pd.Index(codes))
+        object.__setattr__(self, "subscriber_codes", CodeIndex(codes))
         object.__setattr__(self, "subscriber_prepaid", self.subscribers.columns["payment"] == "prepaid")
         object.__setattr__(self, "subscriber_plan_ids", pa.array(self.subscribers.columns["plan_id"], pa.string()))
         object.__setattr__(self, "subscriber_payments", pa.array(self.subscribers.columns["payment"], pa.string()))
@@ -213,7 +213,7 @@ def rate_batch(
     volume = _np(pc.fill_null(usage["volume_bytes"], 0), np.int64)
     code = _codes(usage["msisdn"])
 
-    sub = reference.subscriber_codes.get_indexer(code)
+    sub = reference.subscriber_codes.positions(code)
     known = sub >= 0
     subc = np.maximum(sub, 0)
     plan = np.where(known, reference.subscriber_plan[subc], -1)
@@ -482,7 +482,7 @@ def _adjustment_events(state: RatingState, reference: Reference, adjustments: pa
         return empty
     subs = reference.subscribers.columns
     code = _codes(adjustments["msisdn"])
-    sub = reference.subscriber_codes.get_indexer(code)
+    sub = reference.subscriber_codes.positions(code)
     keep = sub >= 0
     keep[keep] = subs["payment"][sub[keep]] == "prepaid"
     if not keep.any():
@@ -613,7 +613,7 @@ def _balances_table(state: RatingState, reference: Reference, touched: list[tupl
     uniq, inverse = np.unique(slots, return_inverse=True)
     last_seq = np.full(uniq.size, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last_seq, inverse, seqs)
-    sub = reference.subscriber_codes.get_indexer(state.code[uniq])
+    sub = reference.subscriber_codes.positions(state.code[uniq])
     known = sub >= 0
     subc = np.maximum(sub, 0)
     subs = reference.subscribers.columns

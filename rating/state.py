@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-import pandas as pd
+
+from rating.code_index import CodeIndex
 
 _NO_TIME = np.iinfo(np.int64).min
 _NO_CYCLE = np.iinfo(np.int32).min // 2
@@ -95,35 +96,30 @@ class RatingState:
         self.cycle_total = np.zeros((0, 2), dtype=np.int64)
         self.alerted = np.zeros((0, 2), dtype=np.uint8)
         self.seen = SeenIds()
-        # Slot lookup: hash indexes over consecutive slot ranges, merged when similar in size
-        # so a batch of new subscribers never rebuilds the index of all the old ones.
-        self._indexes: list[tuple[int, pd.Index]] = []
+        # Slot of each code; not pickled (rebuilt from `code` on first use, ~0.1 s per million).
+        self._index: CodeIndex | None = None
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         n = self.size
         for name in ("code", "balance", "blocked", "watermark_us", "watermark_cycle", "ring_cycle", "used", "cycle_total", "alerted"):
             state[name] = state[name][:n].copy()
-        state["_indexes"] = []
+        state["_index"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
+        state.pop("_indexes", None)  # snapshots taken when the index was a list of pandas Indexes
         self.__dict__.update(state)
+        self._index = None
 
     def slots(self, codes: np.ndarray) -> np.ndarray:
         """Slot of each msisdn code; -1 when not seen yet."""
-        if not self._indexes and self.size:
-            self._indexes = [(0, pd.Index(self.code[: self.size]))]
-        out = np.full(codes.shape[0], -1, dtype=np.int64)
-        todo = np.arange(codes.shape[0])
-        for first, index in self._indexes:
-            if todo.size == 0:
-                break
-            found = index.get_indexer(codes[todo])
-            hit = found >= 0
-            out[todo[hit]] = found[hit] + first
-            todo = todo[~hit]
-        return out
+        return self._slot_index().positions(codes)
+
+    def _slot_index(self) -> CodeIndex:
+        if self._index is None:
+            self._index = CodeIndex(self.code[: self.size])
+        return self._index
 
     def add_slots(self, codes: np.ndarray, opening_balance: np.ndarray) -> np.ndarray:
         """New slots for unseen, distinct codes; returns their slot numbers."""
@@ -142,14 +138,9 @@ class RatingState:
         self.used[sl] = 0
         self.cycle_total[sl] = 0
         self.alerted[sl] = 0
+        index = self._slot_index()  # built before `size` moves on, so it covers the old slots only
         self.size = need
-        if not self._indexes and start:
-            self._indexes = [(0, pd.Index(self.code[:start]))]
-        self._indexes.append((start, pd.Index(self.code[start:need])))
-        while len(self._indexes) >= 2 and len(self._indexes[-2][1]) <= 2 * len(self._indexes[-1][1]):
-            self._indexes.pop()
-            first, _ = self._indexes.pop()
-            self._indexes.append((first, pd.Index(self.code[first:need])))
+        index.extend(codes)
         return np.arange(start, need, dtype=np.int64)
 
     def _grow(self, capacity: int) -> None:
