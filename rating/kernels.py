@@ -120,9 +120,10 @@ def trie_matches(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, child
 
 def warm_up() -> None:
     """Loads (or on a first run compiles) the kernels before the first batch needs them."""
-    from rating import code_index  # a module of its own; loaded with the others
+    from rating import code_index, seen_ids  # modules of their own; loaded with the others
 
     code_index.warm_up()
+    seen_ids.warm_up()
     data, offsets = bytes_and_offsets(pa.array(["1"]))
     digit_codes(data, offsets, np.ones(1, dtype=np.bool_))
     seeded_hashes(data, offsets, np.ones(1, dtype=np.bool_), np.zeros(1, dtype=np.int64), True)
