@@ -34,9 +34,7 @@ class LocalTimes:
 
 def local_times(utc_us: np.ndarray, timezone: str) -> LocalTimes:
     """Local wall-clock parts of UTC microsecond instants."""
-    idx = pd.DatetimeIndex(np.asarray(utc_us, dtype="datetime64[us]")).tz_localize("UTC").tz_convert(timezone)
-    local_naive = idx.tz_localize(None).asi8  # local wall clock as microseconds
-    days, rem = np.divmod(local_naive, _DAY_S * 1_000_000)
+    days, rem = np.divmod(local_wall_clock_us(utc_us, timezone), _DAY_S * 1_000_000)
     year, month, day = civil_dates(days)
     return LocalTimes(
         weekday=((days + 3) % 7).astype(np.int8),  # 1970-01-01 was a Thursday
@@ -45,6 +43,62 @@ def local_times(utc_us: np.ndarray, timezone: str) -> LocalTimes:
         month=month,
         day=day,
     )
+
+
+def local_wall_clock_us(utc_us: np.ndarray, timezone: str) -> np.ndarray:
+    """Local wall-clock time of UTC instants, as microseconds since 1970-01-01 local.
+
+    The zone's UTC offset is looked up per UTC hour (the IANA rules asked once per hour,
+    through pandas, and kept); an hour whose offset differs from the next one's holds a
+    change, and its instants are converted one by one (this takes a zone's offset to change at
+    most once within an hour, as in every IANA zone). pandas' conversion of every batch
+    cost ~0.7 ms a call whatever its size, a twentieth of rating 2,000 records.
+    """
+    utc_us = np.asarray(utc_us, dtype=np.int64)
+    if utc_us.size == 0:
+        return utc_us.copy()
+    hours = np.floor_divide(utc_us, _HOUR_US)
+    first, last = int(hours.min()), int(hours.max()) + 1
+    if last - first > _MOST_HOURS:  # times decades apart: not worth a table
+        return _converted(utc_us, timezone)
+    table = _hour_offsets(timezone, first, last)
+    at = hours - table.first_hour
+    offset = table.offsets[at]
+    changing = offset != table.offsets[at + 1]
+    local = utc_us + offset
+    if changing.any():
+        local[changing] = _converted(utc_us[changing], timezone)
+    return local
+
+
+def _converted(utc_us: np.ndarray, timezone: str) -> np.ndarray:
+    idx = pd.DatetimeIndex(utc_us.astype("datetime64[us]")).tz_localize("UTC").tz_convert(timezone)
+    return idx.tz_localize(None).asi8
+
+
+@dataclass(frozen=True)
+class _HourOffsets:
+    first_hour: int
+    offsets: np.ndarray  # microseconds to add at the start of each hour from first_hour
+
+
+_HOUR_US = 3_600_000_000
+_MOST_HOURS = 20 * 366 * 24  # a table of 1.4 MB
+_HOUR_TABLES: dict[str, _HourOffsets] = {}
+
+
+def _hour_offsets(timezone: str, first: int, last: int) -> _HourOffsets:
+    """Offsets at the start of hours first..last (inclusive) at least, kept per zone and
+    widened by a year's margin each way when a batch reaches past them."""
+    table = _HOUR_TABLES.get(timezone)
+    if table is None or first < table.first_hour or last >= table.first_hour + table.offsets.size:
+        lo, hi = first - 366 * 24, last + 366 * 24 + 1
+        if table is not None and max(hi, table.first_hour + table.offsets.size) - min(lo, table.first_hour) <= _MOST_HOURS:
+            lo, hi = min(lo, table.first_hour), max(hi, table.first_hour + table.offsets.size)
+        starts = np.arange(lo, hi, dtype=np.int64) * _HOUR_US
+        table = _HourOffsets(lo, _converted(starts, timezone) - starts)
+        _HOUR_TABLES[timezone] = table
+    return table
 
 
 def civil_dates(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
