@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from rating.calendar import civil_dates
 from rating.catalog import PrefixRule
 from rating.classes import longest_prefix_match
-from rating.engine import _codes
+from rating.engine import _codes, msisdn_order
+from rating.kernels import picked
 from rating.hashing import string_hashes
 
 texts = st.lists(st.one_of(st.none(), st.text(max_size=30), st.from_regex(r"[0-9]{0,20}", fullmatch=True)), max_size=40)
@@ -105,3 +106,20 @@ def test_civil_dates_are_the_gregorian_calendar(days):
     year, month, day = civil_dates(np.array(days, dtype=np.int64))
     expected = [dt.date.fromordinal(epoch + d) for d in days]
     assert list(zip(year.tolist(), month.tolist(), day.tolist())) == [(d.year, d.month, d.day) for d in expected]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts, arrow_types, st.integers(min_value=0, max_value=3), st.data())
+def test_picked_strings_are_the_picked_values_and_null_where_the_pick_is_negative(values, arrow_type, skip, data):
+    strings = column(values, arrow_type, skip)
+    picks = data.draw(st.lists(st.integers(min_value=-1, max_value=len(values) - 1), max_size=50)) if values else []
+    got = picked(strings, np.array(picks, dtype=np.int64))
+    assert got.type == pa.string()
+    assert got.to_pylist() == [None if p < 0 else values[p] for p in picks]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.from_regex(r"[0-9]{1,18}", fullmatch=True), unique=True, max_size=40))
+def test_msisdn_order_is_the_order_of_the_msisdn_strings(msisdns):
+    codes = np.array([int("1" + m) for m in msisdns], dtype=np.int64)
+    assert [msisdns[i] for i in msisdn_order(codes)] == sorted(msisdns)
