@@ -184,7 +184,7 @@ def run() -> None:
               help="Most seconds rated rows wait for their ClickHouse insert (0: insert at every snapshot).")
 @click.option("--poll-records", default=50_000, show_default=True,
               help="Most records one Kafka partition hands the flow per poll (one columnar batch).")
-@click.option("--batch-linger", default=0.1, show_default=True,
+@click.option("--batch-linger", default=0.2, show_default=True,
               help="Seconds a polled record may wait for its batch to fill (latency against per-batch cost).")
 @click.option("--reference-refresh", default=10.0, show_default=True,
               help="Seconds between checks for changed catalog or subscribers in ClickHouse.")

@@ -100,7 +100,7 @@ class StreamOptions:
 
     topics: StreamTopics = field(default_factory=StreamTopics)
     poll_records: int = 50_000  # most records in one batch from one partition
-    batch_linger_s: float = 0.1  # longest a polled record waits for its batch to fill
+    batch_linger_s: float = 0.2  # longest a polled record waits for its batch to fill
     until_idle_s: float | None = None  # stop once caught up and idle this long (tests, benchmarks)
     snapshot_interval_s: float = 5.0
     # Most seconds rated rows wait for their ClickHouse insert. Each flush is an insert per

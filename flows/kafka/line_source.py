@@ -217,7 +217,7 @@ class KafkaLineSource(FixedPartitionedSource[LineBatch, int]):
         until_idle_s: float | None = None,
         stop: threading.Event | None = None,
         on_poll: Callable[[PartitionProgress], None] | None = None,
-        linger_s: float = 0.1,
+        linger_s: float = 0.2,
     ) -> None:
         self._conf = dict(conf)
         self._linger_s = linger_s
