@@ -115,11 +115,14 @@ class RatedWriters:
         self._client = client
         self._batch_rows = batch_rows
         self._version = 0
-        # What each writer holds that the store does not have yet, as it was added.
+        # What each writer holds that the store does not have yet, as it was added, and the
+        # same rows compressed for a snapshot by a thread of their own as they arrive: packing
+        # them all at the snapshot took the worker 0.1 s or more every epoch at 20 k records/s.
         self._pending: dict[str, list[pa.Table]] = {}
+        self._packs: dict[str, list[Future]] = {}
         # Flushes handed to the insert thread, oldest first, with the rows each makes durable
-        # and those rows compressed for a snapshot (on a thread of their own).
-        self._in_flight: list[tuple[Future, dict[str, list[pa.Table]], Future]] = []
+        # and their packs.
+        self._in_flight: list[tuple[Future, dict[str, list[pa.Table]], dict[str, list[Future]]]] = []
         self._max_in_flight = in_flight
         self._inserter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="revguard-store")
         self._packer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="revguard-pack")
@@ -131,6 +134,7 @@ class RatedWriters:
         writer.add_batch(rows)
         if rows.num_rows:
             self._pending.setdefault(writer.table, []).append(rows)
+            self._packs.setdefault(writer.table, []).append(self._packer.submit(_ipc_stream, rows))
         if writer.rows_buffered >= self._batch_rows:
             self.hand_off()
 
@@ -144,8 +148,8 @@ class RatedWriters:
         while len(self._in_flight) >= self._max_in_flight:
             self._finish(self._in_flight[0])
         future = self._inserter.submit(_insert_all, blocks)
-        self._in_flight.append((future, self._pending, self._packer.submit(packed_rows, self._pending)))
-        self._pending = {}
+        self._in_flight.append((future, self._pending, self._packs))
+        self._pending, self._packs = {}, {}
 
     def reap(self) -> None:
         """Forget finished flushes; a failed one raises here (WriteFailed), so no snapshot
@@ -168,11 +172,12 @@ class RatedWriters:
         return held
 
     def pending_rows(self) -> "PendingRows":
-        """`pending()` for a snapshot: the rows of flushes in flight as their background
-        thread compressed them, the rows still buffered as they are."""
+        """`pending()` for a snapshot, as the packer compressed it (waiting only for the last
+        few pieces it has not finished yet)."""
         self.reap()
-        buffered = {table: list(rows) for table, rows in self._pending.items()}  # the worker adds on
-        return PendingRows(buffered, tuple(flight[2].result() for flight in self._in_flight))
+        packs = [flight[2] for flight in self._in_flight] + [self._packs]
+        return PendingRows({}, tuple({table: [f.result() for f in futures] for table, futures in p.items()}
+                                     for p in packs))
 
     def restore(self, pending: dict[str, list[pa.Table]]) -> None:
         """Adds back the rows a recovery snapshot held; they are flushed with the next flush."""
@@ -271,9 +276,8 @@ class PendingRows:
     """
 
     tables: dict[str, list[pa.Table]]
-    # Rows of flushes still in flight, compressed already on a background thread (oldest
-    # first): at every snapshot they were the worker's longest wait (0.15-0.37 s streaming
-    # at 20k records/s), and a flush is handed off a second or more before the snapshot.
+    # Rows compressed already on a background thread, oldest first (the sink's snapshots
+    # carry only these): compressing at the snapshot was the worker's longest wait.
     packed: tuple[dict[str, list[pa.Buffer]], ...] = ()
 
     def __reduce__(self):
@@ -305,6 +309,11 @@ def _ipc(rows: list[pa.Table]) -> list[pa.Buffer]:
                 stream.write_table(table)
         streams.append(sink.getvalue())
     return streams
+
+
+def _ipc_stream(rows: pa.Table) -> pa.Buffer:
+    """One table's rows as a compressed stream (runs on the packer thread)."""
+    return _ipc([rows])[0]
 
 
 def _pending_rows(streams: dict[str, list[pa.Buffer]]) -> PendingRows:
