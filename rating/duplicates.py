@@ -84,4 +84,4 @@ def remember_rated(
     k, s, sl = keys[rows], start[rows], slot[rows]
     newest = np.ones(k.size, dtype=bool)
     newest[:-1] = k[:-1] != k[1:]
-    state.seen.add(k[newest], s[newest], sl[newest], lambda slots: expiry_of(state, slots), presorted=True)
+    state.seen.add(k[newest], s[newest], sl[newest], lambda slots: expiry_of(state, slots))

@@ -85,14 +85,12 @@ class SeenIds:
                       np.ascontiguousarray(keys, dtype=np.uint64), np.int64(self.NO_TIME))
 
     def add(
-        self, keys: np.ndarray, start: np.ndarray, slot: np.ndarray,
-        expiry: Callable[[np.ndarray], np.ndarray], presorted: bool = False,
+        self, keys: np.ndarray, start: np.ndarray, slot: np.ndarray, expiry: Callable[[np.ndarray], np.ndarray],
     ) -> None:
         """Remember entries (a key added again takes the new start and slot).
 
         ``expiry(slots)`` gives the start time below which an entry of each slot can never
-        match again; it is asked for only when the table fills up. ``presorted`` is accepted
-        for callers that sort their keys (the table does not need it).
+        match again; it is asked for only when the table fills up.
         """
         keys = np.ascontiguousarray(keys, dtype=np.uint64)
         if keys.size == 0:
