@@ -13,14 +13,25 @@ from hypothesis import strategies as st
 
 from rating.calendar import local_wall_clock_us
 
-ZONES = ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Chatham", "UTC"]
+ZONES = ["Europe/London", "America/New_York", "America/St_Johns", "Australia/Lord_Howe", "Asia/Kathmandu",
+         "Pacific/Chatham", "UTC"]
 EPOCH = dt.datetime(1970, 1, 1)
-# Instants on both sides of DST changes of 2026, where a wrong offset would show.
-CHANGES_UTC_US = [
-    int((dt.datetime(2026, 3, 29, 1) - EPOCH).total_seconds()) * 1_000_000,  # London forward
-    int((dt.datetime(2026, 10, 25, 1) - EPOCH).total_seconds()) * 1_000_000,  # London back
-    int((dt.datetime(2026, 3, 8, 7) - EPOCH).total_seconds()) * 1_000_000,  # New York forward
-    int((dt.datetime(2026, 4, 4, 15) - EPOCH).total_seconds()) * 1_000_000,  # Lord Howe back half an hour
+
+
+def utc_us(*when: int) -> int:
+    return int((dt.datetime(*when) - EPOCH).total_seconds()) * 1_000_000
+
+
+# Offset changes, each with its zone: instants on both sides are where a wrong offset shows.
+CHANGES = [
+    ("Europe/London", utc_us(2026, 3, 29, 1)),  # forward
+    ("Europe/London", utc_us(2026, 10, 25, 1)),  # back
+    ("America/New_York", utc_us(2026, 3, 8, 7)),
+    ("Australia/Lord_Howe", utc_us(2026, 4, 4, 15)),  # back half an hour
+    ("Pacific/Chatham", utc_us(2026, 4, 4, 14)),  # +13:45 -> +12:45
+    # Changes inside a UTC hour, the case the per-hour table must split:
+    ("America/St_Johns", utc_us(2026, 3, 8, 5, 30)),  # -3:30 -> -2:30 at 05:30Z
+    ("Asia/Kathmandu", utc_us(1985, 12, 31, 18, 30)),  # +5:30 -> +5:45
 ]
 
 
@@ -30,20 +41,31 @@ def by_zoneinfo(utc_us: int, zone: str) -> int:
     return (local - EPOCH) // dt.timedelta(microseconds=1)
 
 
-near_a_change = st.builds(lambda base, d: base + d, st.sampled_from(CHANGES_UTC_US),
-                          st.integers(min_value=-3 * 3_600_000_000, max_value=3 * 3_600_000_000))
+HOURS_3_US = 3 * 3_600_000_000
 anywhen = st.integers(min_value=0, max_value=4_102_444_800 * 1_000_000)  # 1970 to 2100
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.sampled_from(ZONES), st.lists(near_a_change | anywhen, min_size=1, max_size=40))
-def test_wall_clock_matches_zoneinfo_for_every_instant(zone, instants):
+def assert_matches_zoneinfo(instants: list[int], zone: str) -> None:
     got = local_wall_clock_us(np.array(instants, dtype=np.int64), zone)
     assert got.tolist() == [by_zoneinfo(t, zone) for t in instants]
 
 
-def test_the_hour_of_a_change_is_split_exactly_at_the_change():
-    change = CHANGES_UTC_US[0]  # 2026-03-29 01:00 UTC: London goes from +0 to +1
-    instants = np.array([change - 1, change, change + 1], dtype=np.int64)
-    got = local_wall_clock_us(instants, "Europe/London")
-    assert (got - instants).tolist() == [0, 3_600_000_000, 3_600_000_000]
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(CHANGES), st.lists(st.integers(min_value=-HOURS_3_US, max_value=HOURS_3_US), min_size=1, max_size=40))
+def test_wall_clock_matches_zoneinfo_around_a_change(change, deltas):
+    # One batch's instants lie within hours of each other: the per-hour table is used.
+    zone, at = change
+    assert_matches_zoneinfo([at + d for d in deltas], zone)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(ZONES), st.lists(anywhen, min_size=1, max_size=40))
+def test_wall_clock_matches_zoneinfo_for_instants_decades_apart(zone, instants):
+    assert_matches_zoneinfo(instants, zone)
+
+
+def test_an_hour_holding_a_change_is_split_exactly_at_the_change():
+    change = utc_us(2026, 3, 8, 5, 30)  # St John's goes from -3:30 to -2:30
+    instants = np.array([change - 3_600_000_000, change - 1, change, change + 1], dtype=np.int64)
+    got = local_wall_clock_us(instants, "America/St_Johns")
+    assert (got - instants).tolist() == [-12_600_000_000, -12_600_000_000, -9_000_000_000, -9_000_000_000]
