@@ -14,6 +14,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from rating.kernels import POWERS_OF_TEN
+
 # How a column's int64 values are written.
 TEXT = 0  # an index into the table of texts, copied as it is (JSON prepared by the caller)
 QUOTED = 1  # an index into the table of texts, written between quotes (needs no escaping), or null
@@ -41,7 +43,6 @@ def _copy(typingctx, out, at, source, start, count):
     return signature, codegen
 
 
-_POWERS = np.array([10**k for k in range(19)], dtype=np.int64)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -122,10 +123,10 @@ def written_lines(rows: int, raw: np.ndarray, raw_offsets: np.ndarray, prefix_da
                 at += 1
                 magnitude = -value
             scale = scales[c] if kind == DECIMAL else 0
-            whole = magnitude // _POWERS[scale]
-            fraction = magnitude - whole * _POWERS[scale]
+            whole = magnitude // POWERS_OF_TEN[scale]
+            fraction = magnitude - whole * POWERS_OF_TEN[scale]
             width = 1
-            while width < 19 and whole >= _POWERS[width]:
+            while width < 19 and whole >= POWERS_OF_TEN[width]:
                 width += 1
             for k in range(at + width - 1, at - 1, -1):
                 out[k] = 48 + whole % 10

@@ -62,7 +62,7 @@ from rating.catalog import Catalog
 from rating.code_index import CodeIndex
 from rating.classes import longest_prefix_match
 from rating.duplicates import duplicate_flags, key_order, record_keys, remember_rated
-from rating.kernels import MAX_CODE_DIGITS, bytes_and_offsets, digit_codes, picked, single_chunk, valid_mask
+from rating.kernels import MAX_CODE_DIGITS, POWERS_OF_TEN, bytes_and_offsets, digit_codes, picked, single_chunk, valid_mask
 from rating.grouped import cumsum_before, group_firsts, regrouped, running_max
 from rating.money import MONEY_TYPE, micro_from_money_array, money_array
 from rating.prices import DATA, SERVICE_NAMES, SMS, VOICE, PlanTable, charges_micro, plan_table, tax_micro
@@ -655,9 +655,7 @@ def msisdn_order(codes: np.ndarray) -> np.ndarray:
     every value to 18 digits orders them as text, the shorter first when one is a prefix.
     """
     codes = np.asarray(codes, dtype=np.int64)
-    digits = np.searchsorted(_POWERS_OF_TEN, codes, side="right") - 1  # the msisdn's length
-    value = codes - _POWERS_OF_TEN[digits]
-    return np.lexsort((digits, value * _POWERS_OF_TEN[MAX_CODE_DIGITS - digits]))
+    digits = np.searchsorted(POWERS_OF_TEN, codes, side="right") - 1  # the msisdn's length
+    value = codes - POWERS_OF_TEN[digits]
+    return np.lexsort((digits, value * POWERS_OF_TEN[MAX_CODE_DIGITS - digits]))
 
-
-_POWERS_OF_TEN = np.array([10**k for k in range(19)], dtype=np.int64)

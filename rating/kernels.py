@@ -13,6 +13,7 @@ import pyarrow as pa
 _NO_BYTES = np.zeros(0, dtype=np.uint8)
 _NO_BYTES.flags.writeable = False
 MAX_CODE_DIGITS = 18  # "1" + 18 digits still fits in an int64
+POWERS_OF_TEN = np.array([10**k for k in range(19)], dtype=np.int64)  # every one an int64 holds
 
 
 def bytes_and_offsets(strings: pa.Array, widen: bool = True) -> tuple[np.ndarray, np.ndarray]:

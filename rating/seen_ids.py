@@ -110,12 +110,15 @@ class SeenIds:
         """The live entries into a table with room for `needed` (live ones plus those coming)."""
         keys, start, slot = self.entries()
         live = start >= expiry(slot.astype(np.int64))
-        keys, start, slot = keys[live], start[live], slot[live]
-        needed = needed - self._count + keys.size
-        bits = max(_MIN_BITS, int(np.ceil(np.log2(needed / (_MAX_LOAD / 2)))))
-        self._allocate(bits)
-        self._count = int(_stored(self._keys, self._start, self._slot, self._used, np.uint64(64 - bits),
-                                  keys, start, slot))
+        self._refill(keys[live], start[live], slot[live], room=needed - self._count + int(live.sum()))
+
+    def _refill(self, keys: np.ndarray, start: np.ndarray, slot: np.ndarray, room: int) -> None:
+        """A table half as full as it may get with `room` entries, holding these."""
+        self._allocate(max(_MIN_BITS, int(np.ceil(np.log2(max(room, 1) / (_MAX_LOAD / 2))))))
+        self._count = int(_stored(self._keys, self._start, self._slot, self._used, np.uint64(64 - self._bits),
+                                  np.ascontiguousarray(keys, dtype=np.uint64),
+                                  np.ascontiguousarray(start, dtype=np.int64),
+                                  np.ascontiguousarray(slot, dtype=np.int32)))
 
     def __getstate__(self) -> dict:
         keys, start, slot = self.entries()
@@ -129,13 +132,7 @@ class SeenIds:
                 "start": np.concatenate([r[1] for r in runs]) if runs else np.zeros(0, np.int64),
                 "slot": np.concatenate([r[2] for r in runs]) if runs else np.zeros(0, np.int32),
             }
-        keys = state["keys"]
-        bits = max(_MIN_BITS, int(np.ceil(np.log2(max(keys.size, 1) / (_MAX_LOAD / 2)))))
-        self._allocate(bits)
-        self._count = int(_stored(self._keys, self._start, self._slot, self._used, np.uint64(64 - bits),
-                                  np.ascontiguousarray(keys, dtype=np.uint64),
-                                  np.ascontiguousarray(state["start"], dtype=np.int64),
-                                  np.ascontiguousarray(state["slot"], dtype=np.int32)))
+        self._refill(state["keys"], state["start"], state["slot"], room=len(state["keys"]))
 
 
 def warm_up() -> None:
