@@ -8,6 +8,7 @@ input order).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class LineBatch:
     stream: str  # "network" | "adjustments" | "billed"
     origin: str
     first_position: int
-    lines: tuple[bytes, ...]
+    lines: Sequence[bytes]  # a tuple, or a file's `rating.lines.TextLines`
     batch_id: int = 0
 
     @property

@@ -13,6 +13,7 @@ from typing import BinaryIO, Callable
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from flows.batches import LineBatch
+from rating.lines import TextLines
 
 DEFAULT_BATCH_LINES = 50_000
 
@@ -27,20 +28,23 @@ class FilePosition:
 def next_line_batch(file: BinaryIO, stream: str, batch_lines: int, start: FilePosition) -> tuple[LineBatch, FilePosition] | None:
     """The next batch of about `batch_lines` lines from `file` (positioned at `start`), and
     the position after it; None at the end of the file."""
-    # One read and one split: `readlines` and stripping each newline copied every line twice.
+    # One read, and the lines found in the text rather than cut out of it (`TextLines`).
     text = file.read(batch_lines * 200)  # ~batch_lines typical lines
     if not text:
         return None
     if not text.endswith(b"\n"):
-        text += file.readline()  # up to the end of the line the read stopped in
-    lines = text.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()  # the newline ending the last line
+        last = text.rfind(b"\n")
+        if last >= 0:  # the line the read stopped in starts the next batch
+            file.seek(start.byte_offset + last + 1)
+            text = text[:last + 1]
+        else:  # one line longer than the read
+            text += file.readline()
+    lines = TextLines(text)
     batch = LineBatch(
         stream=stream,
         origin=Path(file.name).name,
         first_position=start.line_number,
-        lines=tuple(lines),
+        lines=lines,
         batch_id=start.batch_id,
     )
     return batch, FilePosition(file.tell(), start.line_number + len(lines), start.batch_id + 1)

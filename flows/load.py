@@ -147,7 +147,7 @@ def _load_billed(client: Client, path: Path, progress: bool) -> dict[str, int]:
     with byte_progress("loading billed records", path.stat().st_size, progress) as advance, path.open("rb") as file:
         while (step := next_line_batch(file, "billed", DEFAULT_BATCH_LINES, position)) is not None:
             batch, position = step
-            parsed = parse_billed_lines(list(batch.lines))
+            parsed = parse_billed_lines(batch.lines)
             rows = parsed.accepted
             lines = pc.add(rows["position"], pa.scalar(batch.first_position, pa.int64()))
             rows = rows.append_column("source", source_column(path.name, lines))

@@ -120,7 +120,7 @@ class RatedPiece(_PickledCompact):
 
 def parsed_usage(batch: LineBatch) -> ParsedUsage:
     """Parse a network line batch; positions become absolute (line number or offset)."""
-    parsed = parse_network_lines(list(batch.lines))
+    parsed = parse_network_lines(batch.lines)
     usage = with_raw(parsed)
     position = pc.add(usage["position"], pa.scalar(batch.first_position, pa.int64()))
     usage = usage.set_column(usage.schema.get_field_index("position"), "position", position)
@@ -201,7 +201,7 @@ def parsed_adjustment_batch(batch: LineBatch) -> ParsedUsage:
     In a stream adjustments take effect in arrival order (SPEC 3.7 per subscriber): each
     one applies after the usage rated before it arrived and before the usage after it.
     """
-    parsed = parse_adjustment_lines(list(batch.lines))
+    parsed = parse_adjustment_lines(batch.lines)
     adjustments = parsed.accepted
     position = pc.add(adjustments["position"], pa.scalar(batch.first_position, pa.int64()))
     adjustments = adjustments.set_column(adjustments.schema.get_field_index("position"), "position", position)

@@ -124,7 +124,7 @@ def billed_outputs(batch: LineBatch) -> list[StoreRows | RatedPiece]:
     """Billed records for `billed_usage`, and their dead letters."""
     from rating.records import parse_billed_lines
 
-    parsed = parse_billed_lines(list(batch.lines))
+    parsed = parse_billed_lines(batch.lines)
     rows = parsed.accepted
     position = pc.add(rows["position"], pa.scalar(batch.first_position, pa.int64()))
     rows = rows.append_column("source", source_column(batch.origin, position))

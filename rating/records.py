@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +34,7 @@ import pyarrow.json as pj
 
 from rating import flat_json
 from rating.kernels import bytes_and_offsets
+from rating.lines import TextLines
 from rating.money import MONEY_TYPE, micro_from_money_array, micro_from_text, money_array
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -136,7 +137,7 @@ class ParsedBatch:
         )
 
 
-def parse_network_lines(lines: list[bytes]) -> ParsedBatch:
+def parse_network_lines(lines: Sequence[bytes]) -> ParsedBatch:
     """Network usage records (SPEC 1.1) from JSON lines, validated column by column."""
     return _parse(lines, _NETWORK, _network_checks, keep_lines=True, layout=_NETWORK_LAYOUT)
 
@@ -147,12 +148,12 @@ def warm_up() -> None:
     parse_network_lines([b'{"record_id":"w","msisdn":"1","service":"sms","start_time":"2026-01-01T00:00:00Z"}'])
 
 
-def parse_adjustment_lines(lines: list[bytes]) -> ParsedBatch:
+def parse_adjustment_lines(lines: Sequence[bytes]) -> ParsedBatch:
     """Balance adjustments (SPEC 1.3) from JSON lines."""
     return _parse(lines, _ADJUSTMENT, _adjustment_checks)
 
 
-def parse_billed_lines(lines: list[bytes]) -> ParsedBatch:
+def parse_billed_lines(lines: Sequence[bytes]) -> ParsedBatch:
     """Billed records (SPEC 1.2) from JSON lines."""
     return _parse(lines, _BILLED, _network_checks)
 
@@ -166,14 +167,18 @@ _NETWORK_LAYOUT = flat_json.Layout(
 )
 
 
-def _parse(lines: list[bytes], contract: _Contract, checks: Callable[[pa.Table], list],
+def _parse(lines: Sequence[bytes], contract: _Contract, checks: Callable[[pa.Table], list],
            keep_lines: bool = False, layout: flat_json.Layout | None = None) -> ParsedBatch:
     """Lines of the plain shape are read by `rating.flat_json` (when the contract has a
     `layout`); the general reader gets the rest and decides what each is."""
-    if set(map(type, lines)) - {bytes}:
-        lines = [ln if isinstance(ln, bytes) else bytes(ln) for ln in lines]
-    text = joined_lines(lines)
-    every_line = lines_array(lines, text) if keep_lines or layout is not None else None
+    if isinstance(lines, TextLines):  # a file's text: already joined, its newlines found
+        text = lines.text
+        every_line = lines.array() if keep_lines or layout is not None else None
+    else:
+        if set(map(type, lines)) - {bytes}:
+            lines = [ln if isinstance(ln, bytes) else bytes(ln) for ln in lines]
+        text = joined_lines(lines)
+        every_line = lines_array(lines, text) if keep_lines or layout is not None else None
     if layout is None:
         table, rejects = _parsed_generally(lines, contract, checks, text)
         return ParsedBatch(table, rejects, every_line)
