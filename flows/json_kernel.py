@@ -43,6 +43,15 @@ def _copy(typingctx, out, at, source, start, count):
     return signature, codegen
 
 
+@numba.njit(cache=True, nogil=True)
+def interleaved(datas, offsets, piece_of, row_of, out_offsets, out) -> None:
+    """Writes into `out` the strings of several arrays in a given order: string `i` of the
+    result is row `row_of[i]` of array `piece_of[i]` (its bytes `datas[p]`, offsets
+    `offsets[p]`), starting at `out_offsets[i]`. One memcpy a string."""
+    for i in range(piece_of.shape[0]):
+        data, starts = datas[piece_of[i]], offsets[piece_of[i]]
+        row = row_of[i]
+        _copy(out, out_offsets[i], data, starts[row], starts[row + 1] - starts[row])
 
 
 @numba.njit(cache=True, nogil=True)

@@ -164,7 +164,7 @@ def _rate_into_store(client: Client, path: Path, reference: Reference, adjustmen
     with byte_progress("rating network records", path.stat().st_size, progress) as advance:
         flow = Dataflow("revguard_load")
         batches = op.input("network", flow, NdjsonSource(path, "network", on_read=advance))
-        rated = rated_stream(flow, batches, lambda: reference, adjustments=adjustments, shards=1)  # one worker
+        rated = rated_stream(flow, batches, lambda: reference, adjustments=adjustments)  # one worker
         keyed = op.key_on("to_store", rated, lambda _: "store")
         op.output("clickhouse", keyed, RatedClickHouseSink(lambda: client, on_close=written.update))
         run_file_flow(flow)

@@ -9,7 +9,7 @@ from bytewax.dataflow import Dataflow
 from flows.errors import InputError
 from flows.file_source import NdjsonSource
 from flows.progress import byte_progress
-from flows.rated_ndjson import RatedNdjsonSink, counted
+from flows.rated_ndjson import RatedNdjsonSink, counted, encoded_piece, warm_up
 from flows.rating_flow import in_input_order, parsed_adjustments, rated_stream, run_file_flow
 from rating.catalog import load_catalog
 from rating.engine import Reference
@@ -45,8 +45,10 @@ def rate_file(
     with byte_progress("rating", Path(usage).stat().st_size, progress) as advance:
         flow = Dataflow("revguard_rate_file")
         batches = op.input("network", flow, NdjsonSource(Path(usage), "network", batch_lines, on_read=advance))
-        # A shard per worker: more would only split batches into smaller, costlier pieces.
-        rated = rated_stream(flow, batches, lambda: reference, adjustments=placed, shards=workers)
-        op.output("rated_ndjson", in_input_order(rated), RatedNdjsonSink(Path(output), counts))
+        rated = rated_stream(flow, batches, lambda: reference, adjustments=placed, workers=workers)
+        warm_up()  # the line encoder, compiled or loaded before the first batch
+        # Encoded where each piece was rated, so the one writer only merges and writes.
+        encoded = op.map("encode", rated, encoded_piece)
+        op.output("rated_ndjson", in_input_order(encoded), RatedNdjsonSink(Path(output), counts))
         run_file_flow(flow, workers)
     return {**counted(counts), **adjustment_counts}

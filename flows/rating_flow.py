@@ -1,18 +1,22 @@
 """The rating dataflow: raw line batches in, rated batches out, one shape for files and Kafka.
 
-    source ─> parse ─> place adjustments ─> split by shard ─> rate (keyed state) ─> sinks
+    source ─> parse ─> split by shard ─> rate (keyed state) ─> sinks
 
 Parsing and rating are columnar (`rating.records`, `rating.engine`). Subscriber state is
 Bytewax keyed state, one `RatingState` per shard of msisdns, so `-w N` workers and several
 processes split the subscribers between them and each subscriber's records stay in order.
 Every output piece carries the batch it came from, so a sink that needs input order
 (`revguard rate`) can restore it and a sink that does not (ClickHouse) writes at once.
+
+A file has one reader, so its flow spreads the parsing: batch k is parsed on worker
+k % workers, split into one shard per worker, and each shard (`FileRatingLogic`) rates its
+works in batch order and places the file's adjustments among its own subscribers' records.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable, Sequence
 
 import bytewax.operators as op
 import numpy as np
@@ -25,6 +29,7 @@ from bytewax.operators import StatefulBatchLogic
 from bytewax.testing import cluster_main, run_main
 
 from flows.batches import LineBatch
+from flows.routing import worker_keys
 from rating import kernels, records
 from rating.engine import RatedBatch, Reference, rate_batch
 from rating.records import NETWORK_SCHEMA, ParsedBatch, parse_adjustment_lines, parse_network_lines
@@ -103,6 +108,7 @@ class ShardWork(_PickledCompact):
     usage: pa.Table
     adjustments: pa.Table | None
     rejects: tuple[Reject, ...] = ()
+    shard: int = 0
 
 
 @dataclass(frozen=True)
@@ -230,12 +236,20 @@ def shard_numbers(msisdn: pa.ChunkedArray | pa.Array, shards: int) -> np.ndarray
     return (pc.cast(tail, pa.int64()).to_numpy(zero_copy_only=False) % shards).astype(np.int64)
 
 
-def shard_works(parsed: ParsedUsage, shards: int) -> list[tuple[str, ShardWork]]:
-    """Split a parsed batch by shard. Shard 0 always gets a piece: it carries the rejects."""
+def shard_works(parsed: ParsedUsage, shards: int, keys: Sequence[str] | None = None,
+                every_shard: bool = False) -> list[tuple[str, ShardWork]]:
+    """Split a parsed batch by shard, keyed `keys[shard]` (default: the shard's number).
+
+    Shard 0 always gets a piece: it carries the rejects. With `every_shard`, so does every
+    other shard, rows or not: a shard that rates batches in order then always knows the next.
+    """
     usage_shard = shard_numbers(parsed.usage["msisdn"], shards)
     adj = parsed.adjustments
     adj_shard = shard_numbers(adj["msisdn"], shards) if adj is not None else np.zeros(0, np.int64)
-    present = sorted(set(np.unique(usage_shard).tolist()) | set(np.unique(adj_shard).tolist()) | {0})
+    if every_shard:
+        present = list(range(shards))
+    else:
+        present = sorted(set(np.unique(usage_shard).tolist()) | set(np.unique(adj_shard).tolist()) | {0})
     # One take puts the rows in shard order (input order within a shard); each shard's rows
     # are then a slice. A take per shard cost a kernel call per column per shard.
     by_shard = np.argsort(usage_shard, kind="stable")
@@ -255,8 +269,9 @@ def shard_works(parsed: ParsedUsage, shards: int) -> list[tuple[str, ShardWork]]
                 mine.schema.get_field_index("before_row"), "before_row", pa.array(before, pa.int64())
             )
         rejects = parsed.rejects if shard == 0 else ()
+        key = keys[shard] if keys is not None else str(shard)
         works.append(
-            (str(shard), ShardWork(parsed.batch_id, len(present), parsed.origin, usage, adjustments, rejects))
+            (key, ShardWork(parsed.batch_id, len(present), parsed.origin, usage, adjustments, rejects, shard))
         )
     return works
 
@@ -318,8 +333,9 @@ class RatingLogic(StatefulBatchLogic[ShardWork, RatedPiece, tuple[RatingState, i
         return self.state, self.seq_base
 
 
-class AdjustmentPlacement(StatefulBatchLogic[ParsedUsage, ParsedUsage, "AdjustmentPlacement"]):
-    """Files only: puts each adjustment before the first later-or-equal record of its msisdn.
+class PendingAdjustments:
+    """Files only: one shard's adjustments not yet applied, each placed before the first
+    later-or-equal record of its msisdn.
 
     SPEC 5 (`revguard rate`): adjustments take effect in time order among the records,
     the adjustment first on a tie. Per subscriber, before each record (in input order) every
@@ -330,38 +346,79 @@ class AdjustmentPlacement(StatefulBatchLogic[ParsedUsage, ParsedUsage, "Adjustme
     def __init__(self, adjustments: pa.Table) -> None:
         order = pc.sort_indices(adjustments, [("msisdn", "ascending"), ("time", "ascending"), ("position", "ascending")])
         self.pending = adjustments.take(order)
-        self.last_batch = -1
-        self.last_origin = ""
 
-    def on_batch(self, batches: list[ParsedUsage]) -> tuple[Iterable[ParsedUsage], bool]:
-        return [self._placed(b) for b in batches], self.RETAIN
-
-    def on_eof(self) -> tuple[Iterable[ParsedUsage], bool]:
-        if not self.pending.num_rows:
-            return [], self.DISCARD
-        rest = self.pending.append_column("before_row", pa.array(np.zeros(self.pending.num_rows, np.int64)))
-        rest = rest.take(pc.sort_indices(rest, [("time", "ascending"), ("position", "ascending")]))
-        self.pending = self.pending.slice(0, 0)
-        return [ParsedUsage(self.last_batch + 1, self.last_origin, no_usage(), (), rest)], self.DISCARD
-
-    def _placed(self, batch: ParsedUsage) -> ParsedUsage:
-        self.last_batch, self.last_origin = batch.batch_id, batch.origin
-        if not self.pending.num_rows or not batch.usage.num_rows:
-            return batch
-        target = placement_rows(batch.usage["msisdn"], batch.usage["start_time"],
-                                self.pending["msisdn"], self.pending["time"])
+    def placed(self, usage: pa.Table) -> pa.Table | None:
+        """The pending adjustments due before rows of `usage` (the shard's next rows in input
+        order), with `before_row`; they are pending no more."""
+        if not self.pending.num_rows or not usage.num_rows:
+            return None
+        target = placement_rows(usage["msisdn"], usage["start_time"], self.pending["msisdn"], self.pending["time"])
         taken = np.flatnonzero(target >= 0)
         if taken.size == 0:
-            return batch
+            return None
         placed = self.pending.take(taken).append_column("before_row", pa.array(target[taken], pa.int64()))
-        placed = placed.take(pc.sort_indices(placed, [("before_row", "ascending"), ("time", "ascending"),
-                                                      ("position", "ascending")]))
-        keep = target < 0
-        self.pending = self.pending.filter(pa.array(keep))
-        return ParsedUsage(batch.batch_id, batch.origin, batch.usage, batch.rejects, placed)
+        self.pending = self.pending.filter(pa.array(target < 0))
+        return placed.take(pc.sort_indices(placed, [("before_row", "ascending"), ("time", "ascending"),
+                                                    ("position", "ascending")]))
 
-    def snapshot(self) -> "AdjustmentPlacement":
-        return self
+    def rest(self) -> pa.Table | None:
+        """Everything still pending, in time order, for after the last record."""
+        if not self.pending.num_rows:
+            return None
+        rest = self.pending.append_column("before_row", pa.array(np.zeros(self.pending.num_rows, np.int64)))
+        self.pending = self.pending.slice(0, 0)
+        return rest.take(pc.sort_indices(rest, [("time", "ascending"), ("position", "ascending")]))
+
+
+def pending_by_shard(adjustments: pa.Table, shards: int) -> dict[int, PendingAdjustments]:
+    """A file's adjustments split by the shard of their msisdn (the shard of its records)."""
+    shard = shard_numbers(adjustments["msisdn"], shards)
+    return {s: PendingAdjustments(adjustments.filter(pa.array(shard == s))) for s in range(shards)}
+
+
+class FileRatingLogic(RatingLogic):
+    """Files: one shard's works rated in batch order, each after the adjustments due before
+    its rows (`PendingAdjustments`).
+
+    Parsing is spread over the workers, so a shard's works can arrive out of batch order;
+    every batch gives every shard a work (`shard_works(every_shard=True)`), so the next one
+    to rate is always known. At the end of the input the adjustments left are applied in a
+    work of their own, the batch after the last, which every shard sends (rows or not) so
+    that the batch is complete for `InputOrder`.
+    """
+
+    def __init__(self, reference: Callable[[], Reference],
+                 adjustments: Callable[[int], PendingAdjustments | None]) -> None:
+        super().__init__(None, reference)
+        self.adjustments_of = adjustments
+        self.pending: PendingAdjustments | None = None
+        self.waiting: dict[int, ShardWork] = {}
+        self.next_batch = 0
+        self.last: ShardWork | None = None
+
+    def on_batch(self, works: list[ShardWork]) -> tuple[Iterable[RatedPiece], bool]:
+        for work in works:
+            self.waiting[work.batch_id] = work
+        ready = []
+        while self.next_batch in self.waiting:
+            ready.append(self._placed(self.waiting.pop(self.next_batch)))
+            self.next_batch += 1
+        return (self._rated(ready) if ready else []), self.RETAIN
+
+    def on_eof(self) -> tuple[Iterable[RatedPiece], bool]:
+        last = self.last
+        if last is None:
+            return [], self.DISCARD
+        rest = self.pending.rest() if self.pending is not None else None
+        return self._rated([ShardWork(self.next_batch, last.pieces, last.origin, no_usage(), rest, (), last.shard)]), \
+            self.DISCARD
+
+    def _placed(self, work: ShardWork) -> ShardWork:
+        if self.last is None:
+            self.pending = self.adjustments_of(work.shard)
+        self.last = work
+        placed = self.pending.placed(work.usage) if self.pending is not None else None
+        return replace(work, adjustments=placed) if placed is not None else work
 
 
 def placement_rows(usage_msisdn: pa.ChunkedArray, usage_start: pa.ChunkedArray,
@@ -404,7 +461,8 @@ class _Reorder:
 
 
 class InputOrder(StatefulBatchLogic[RatedPiece, list[RatedPiece], _Reorder]):
-    """Releases the pieces of each input batch together, in batch order."""
+    """Releases the pieces of each input batch together, in batch order (any piece with a
+    `batch_id` and the count of `pieces` in its batch)."""
 
     def __init__(self, resume: _Reorder | None) -> None:
         self.state = resume or _Reorder()
@@ -440,15 +498,41 @@ def rated_stream(
     batches: Stream[LineBatch],
     reference: Callable[[], Reference],
     adjustments: pa.Table | None = None,
-    shards: int = DEFAULT_SHARDS,
+    workers: int = 1,
 ) -> Stream[RatedPiece]:
-    """The common middle of every rating flow: parse, place adjustments, shard, rate."""
-    parsed = op.map("parse", batches, parsed_usage)
-    if adjustments is not None:
-        keyed = op.key_on("one_sequence", parsed, lambda _: "file")
-        placed = op.stateful_batch("place_adjustments", keyed, lambda _: AdjustmentPlacement(adjustments))
-        parsed = op.key_rm("unkey_placed", placed)
-    return op.key_rm("unkey_rated", rated_by_shard(parsed, reference, shards))
+    """The middle of a file's rating flow: each batch parsed on one of the `workers` in turn,
+    split into one shard per worker, and each shard rated in batch order on its own worker."""
+    kernels.warm_up()  # compiled (or loaded) while the flow is built, not in the first batch
+    records.warm_up()
+    parsed = op.map("parse", spread_over_workers(batches, workers), parsed_usage)
+    keys = worker_keys(workers, workers, "shard")
+    works = op.flat_map("split_by_shard", parsed, lambda p: shard_works(p, workers, keys, every_shard=True))
+    pending = pending_by_shard(adjustments, workers) if adjustments is not None else {}
+    rated = op.stateful_batch("rate", works, lambda _: FileRatingLogic(reference, pending.get))
+    return op.key_rm("unkey_rated", rated)
+
+
+class _Forward(StatefulBatchLogic[LineBatch, LineBatch, None]):
+    """Hands its items on where its key lives: a way to choose the worker of the next step."""
+
+    def on_batch(self, values: list[LineBatch]) -> tuple[Iterable[LineBatch], bool]:
+        return values, self.DISCARD
+
+    def snapshot(self) -> None:
+        return None
+
+
+def spread_over_workers(batches: Stream[LineBatch], workers: int) -> Stream[LineBatch]:
+    """Batch k goes on on worker k % workers: a file has one reader, but needs every core to parse.
+
+    Bytewax's `redistribute` picks workers at random; over the few dozen batches of a file
+    that left one worker a fifth more work than the other.
+    """
+    if workers == 1:
+        return batches
+    keys = worker_keys(workers, workers, "parse")
+    keyed = op.key_on("by_batch", batches, lambda b: keys[b.batch_id % workers])
+    return op.key_rm("unkey_spread", op.stateful_batch("spread", keyed, lambda _: _Forward()))
 
 
 def rated_by_shard(

@@ -109,3 +109,17 @@ def small_dir(tmp_path: Path) -> Path:
     (d / "adjustments.ndjson").write_text("\n".join(ADJUSTMENT_LINES) + "\n")
     (d / "billed.ndjson").write_text("\n".join(BILLED_LINES) + "\n")
     return d
+
+
+@pytest.fixture(scope="session")
+def operator_dir(tmp_path_factory) -> Path:
+    """A simulated operator: every plan, faults, adjustments (some after the last record)."""
+    from flows.simulator import simulate
+
+    directory = tmp_path_factory.mktemp("operator")
+    simulate(directory, subscribers=120, days=3, seed=5, fault_rate=0.05, progress=False, workers=1)
+    # Malformed lines among the records: dead letters that only shard 0 carries.
+    lines = (directory / "network.ndjson").read_bytes().splitlines(keepends=True)
+    lines[7:7] = [b"{not json\n", b'{"record_id":"x","msisdn":"4479"}\n']
+    (directory / "network.ndjson").write_bytes(b"".join(lines))
+    return directory

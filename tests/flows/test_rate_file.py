@@ -83,3 +83,21 @@ def test_two_workers_write_the_same_file_as_one(small_dir: Path, tmp_path: Path)
     counts_two, two = rated(small_dir, tmp_path, name="two", workers=2, batch_lines=2)
     assert two == one
     assert counts_two == counts_one
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_any_number_of_workers_writes_the_same_bytes_as_one(operator_dir: Path, tmp_path: Path, workers: int) -> None:
+    # Small batches: dozens of them, parsed by the workers in turn and reaching each shard
+    # out of order. Every shard must still rate its subscribers' records in input order.
+    def output(count: int) -> tuple[dict, bytes]:
+        out = tmp_path / f"rated-{count}.ndjson"
+        counts = rate_file(operator_dir / "catalog.yaml", operator_dir / "subscribers.csv",
+                           operator_dir / "network.ndjson", out, operator_dir / "adjustments.ndjson",
+                           batch_lines=97, workers=count)
+        return counts, out.read_bytes()
+
+    counts_one, one = output(1)
+    counts_many, many = output(workers)
+    assert counts_one["rejected"] >= 2 and counts_one["in"] == len(one.splitlines())
+    assert counts_many == counts_one
+    assert many == one
