@@ -309,18 +309,36 @@ def text_bytes(strings: pa.Array | pa.ChunkedArray) -> memoryview:
 
 def interleaved_text(parts: list[EncodedPiece], buffer: np.ndarray) -> tuple[memoryview, np.ndarray]:
     """The lines of a batch's pieces merged into position order, written into `buffer` (or
-    into a larger one, returned with the text for the next call)."""
-    order = np.argsort(np.concatenate([p.positions for p in parts]), kind="stable")
+    into a larger one, returned with the text for the next call).
+
+    A batch's lines are one line per input line, so their positions are a run of integers
+    and each line's place is its position less the first: no sort.
+    """
+    positions = np.concatenate([p.positions for p in parts])
     bounds = np.cumsum([0] + [len(p.lines) for p in parts])
-    piece_of = np.searchsorted(bounds, order, side="right") - 1
+    first = int(positions.min())
+    piece_of = np.full(positions.size, -1, dtype=np.int64)
+    row_of = np.empty(positions.size, dtype=np.int64)
+    place = positions - first
+    if int(place.max()) < positions.size:
+        for k in range(len(parts)):
+            piece_of[place[bounds[k]:bounds[k + 1]]] = k
+            row_of[place[bounds[k]:bounds[k + 1]]] = np.arange(bounds[k + 1] - bounds[k])
+    if (piece_of < 0).any():  # not a run after all: sort
+        order = np.argsort(positions, kind="stable")
+        piece_of = np.searchsorted(bounds, order, side="right") - 1
+        row_of = order - bounds[piece_of]
     strings = [bytes_and_offsets(single_chunk(p.lines)) for p in parts]
-    out_offsets = np.zeros(order.size + 1, dtype=np.int64)
-    np.cumsum(np.concatenate([np.diff(offsets) for _, offsets in strings])[order], out=out_offsets[1:])
+    lengths = [np.diff(offsets) for _, offsets in strings]
+    out_offsets = np.zeros(positions.size + 1, dtype=np.int64)
+    for k in range(len(parts)):
+        out_offsets[1:][piece_of == k] = lengths[k][row_of[piece_of == k]]
+    np.cumsum(out_offsets, out=out_offsets)
     size = int(out_offsets[-1])
     if buffer.size < size:
         buffer = np.empty(size + size // 4, dtype=np.uint8)
     json_kernel.interleaved(tuple(data for data, _ in strings), tuple(offsets for _, offsets in strings),
-                            piece_of, order - bounds[piece_of], out_offsets, buffer)
+                            piece_of, row_of, out_offsets, buffer)
     return memoryview(buffer)[:size], buffer
 
 
@@ -343,7 +361,6 @@ class _NdjsonPartition(StatefulSinkPartition[list[EncodedPiece], None]):
             for piece in pieces:
                 for name, count in piece.counts.items():
                     self._counts[name] = self._counts.get(name, 0) + count
-
 
     def snapshot(self) -> None:
         self._file.flush()

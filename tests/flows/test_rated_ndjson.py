@@ -6,10 +6,12 @@ import json
 from decimal import Decimal
 
 import pyarrow as pa
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from flows.rated_ndjson import json_texts, ndjson_lines, ordered_lines, rated_lines
+import numpy as np
+
+from flows.rated_ndjson import EncodedPiece, interleaved_text, json_texts, ndjson_lines, rated_lines
 
 
 @given(st.lists(st.one_of(st.none(), st.text()), max_size=30))
@@ -191,3 +193,18 @@ def test_a_line_keeps_its_text_up_to_the_closing_brace_whatever_blank_follows() 
     assert rated_lines(_rated(raw, status=["rated"] * 3), newline=True).to_pylist() == [
         '{"x":1,"status":"rated"}\n', '{"x":2,"status":"rated"}\n', '{"x":3,"status":"rated"}\n']
     assert ndjson_lines(pa.table({"a": pa.array([], pa.int64())})).to_pylist() == []
+
+
+@settings(deadline=None)  # the first call of each piece count compiles the merge kernel
+@given(lines=st.lists(st.tuples(st.integers(0, 3), st.text(max_size=12)), min_size=1, max_size=40),
+       start=st.integers(1, 10**6), gaps=st.booleans())
+def test_a_batchs_pieces_are_written_in_position_order(lines: list[tuple[int, str]], start: int, gaps: bool) -> None:
+    # Line i of the batch (position start + i, or with gaps between positions) went to piece
+    # lines[i][0]; each piece holds its lines in position order, as a shard does.
+    positions = [start + i * (3 if gaps else 1) for i in range(len(lines))]
+    pieces = []
+    for k in sorted({piece for piece, _ in lines}):
+        mine = [(p, f"{text}\n") for p, (piece, text) in zip(positions, lines) if piece == k]
+        pieces.append(EncodedPiece(0, 4, pa.array([t for _, t in mine], pa.string()), np.array([p for p, _ in mine]), {}))
+    text, _ = interleaved_text(pieces, np.empty(3, dtype=np.uint8))
+    assert bytes(text).decode() == "".join(f"{t}\n" for _, t in lines)
