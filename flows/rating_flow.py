@@ -352,7 +352,19 @@ class PendingAdjustments:
         order), with `before_row`; they are pending no more."""
         if not self.pending.num_rows or not usage.num_rows:
             return None
-        target = placement_rows(usage["msisdn"], usage["start_time"], self.pending["msisdn"], self.pending["time"])
+        # Only an adjustment no later than the batch's latest record can be due, and only
+        # its subscriber's rows can take it: placing those is placing all, on a few rows.
+        due = np.flatnonzero(pc.less_equal(self.pending["time"], pc.max(usage["start_time"])).to_numpy(zero_copy_only=False))
+        if due.size == 0:
+            return None
+        candidates = self.pending.take(due)
+        rows = np.flatnonzero(pc.is_in(usage["msisdn"], value_set=pc.unique(candidates["msisdn"])).to_numpy(zero_copy_only=False))
+        if rows.size == 0:
+            return None
+        found = placement_rows(usage["msisdn"].take(rows), usage["start_time"].take(rows),
+                               candidates["msisdn"], candidates["time"])
+        target = np.full(self.pending.num_rows, -1, dtype=np.int64)
+        target[due] = np.where(found >= 0, rows[np.maximum(found, 0)], -1)
         taken = np.flatnonzero(target >= 0)
         if taken.size == 0:
             return None
