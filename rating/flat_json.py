@@ -78,32 +78,43 @@ def read_lines(text: np.ndarray, line_starts: np.ndarray, line_ends: np.ndarray,
     return ReadLines(fast, starts, ends, values)
 
 
-def string_column(text: np.ndarray, starts: np.ndarray, ends: np.ndarray, nullable: bool) -> pa.Array:
-    """The strings `text[starts[i]:ends[i]]` as an Arrow string array; an ABSENT start is
-    null when `nullable`, else the empty string."""
-    offsets = np.empty(len(starts) + 1, dtype=np.int64)
-    data = _gathered(read_only(text), starts, ends, offsets)
-    valid = starts != ABSENT
-    validity = None
-    if nullable and not valid.all():
-        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    kind = pa.string() if offsets[-1] < 2**31 else pa.large_string()
-    offsets = offsets.astype(np.int32) if kind == pa.string() else offsets
-    return pa.Array.from_buffers(kind, len(starts), [validity, pa.py_buffer(offsets), pa.py_buffer(data)])
+def string_columns(text: np.ndarray, starts: np.ndarray, ends: np.ndarray, nullable: list[bool]) -> list[pa.Array]:
+    """Per row `f` of `starts`/`ends`, the strings `text[starts[f, i]:ends[f, i]]` as an Arrow
+    string array; an ABSENT start is null where `nullable[f]`, else the empty string.
+
+    All fields in one pass over the rows: a pass per field read each line's text again
+    from memory once per field (the batch's text is larger than the cache).
+    """
+    fields, rows = starts.shape
+    present = starts != ABSENT
+    offsets = np.zeros((fields, rows + 1), dtype=np.int64)
+    np.cumsum(np.where(present, ends - starts, 0), axis=1, out=offsets[:, 1:])
+    sizes = offsets[:, rows]
+    bases = np.concatenate([[0], np.cumsum(sizes)])
+    data = np.empty(int(bases[-1]), dtype=np.uint8)
+    _gathered(read_only(text), starts, ends, offsets, bases, data)
+    columns = []
+    for f in range(fields):
+        validity = None
+        if nullable[f] and not present[f].all():
+            validity = pa.py_buffer(np.packbits(present[f], bitorder="little"))
+        kind = pa.string() if sizes[f] < 2**31 else pa.large_string()
+        field_offsets = offsets[f].astype(np.int32) if kind == pa.string() else offsets[f]
+        columns.append(pa.Array.from_buffers(kind, rows, [validity, pa.py_buffer(field_offsets),
+                                                          pa.py_buffer(data[bases[f]:bases[f + 1]])]))
+    return columns
 
 
 @numba.njit(cache=True, nogil=True)
-def _gathered(text, starts, ends, offsets):
-    offsets[0] = 0
-    for i in range(starts.shape[0]):
-        offsets[i + 1] = offsets[i] + (ends[i] - starts[i] if starts[i] != ABSENT else 0)
-    out = np.empty(offsets[-1], dtype=np.uint8)
-    for i in range(starts.shape[0]):
-        k = offsets[i]
-        for j in range(starts[i], ends[i] if starts[i] != ABSENT else starts[i]):
-            out[k] = text[j]
-            k += 1
-    return out
+def _gathered(text, starts, ends, offsets, bases, data):
+    for i in range(starts.shape[1]):
+        for f in range(starts.shape[0]):
+            start = starts[f, i]
+            if start == ABSENT:
+                continue
+            at = bases[f] + offsets[f, i]
+            for j in range(ends[f, i] - start):
+                data[at + j] = text[start + j]
 
 
 @numba.njit(cache=True, nogil=True)

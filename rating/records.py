@@ -139,7 +139,8 @@ class ParsedBatch:
 
 def parse_network_lines(lines: Sequence[bytes]) -> ParsedBatch:
     """Network usage records (SPEC 1.1) from JSON lines, validated column by column."""
-    return _parse(lines, _NETWORK, _network_checks, keep_lines=True, layout=_NETWORK_LAYOUT)
+    return _parse(lines, _NETWORK, _network_checks, keep_lines=True, layout=_NETWORK_LAYOUT,
+                  plain_checks=_network_plain_checks)
 
 
 def warm_up() -> None:
@@ -168,7 +169,8 @@ _NETWORK_LAYOUT = flat_json.Layout(
 
 
 def _parse(lines: Sequence[bytes], contract: _Contract, checks: Callable[[pa.Table], list],
-           keep_lines: bool = False, layout: flat_json.Layout | None = None) -> ParsedBatch:
+           keep_lines: bool = False, layout: flat_json.Layout | None = None,
+           plain_checks: Callable[[pa.Table], list] | None = None) -> ParsedBatch:
     """Lines of the plain shape are read by `rating.flat_json` (when the contract has a
     `layout`); the general reader gets the rest and decides what each is."""
     if isinstance(lines, TextLines):  # a file's text: already joined, its newlines found
@@ -182,7 +184,7 @@ def _parse(lines: Sequence[bytes], contract: _Contract, checks: Callable[[pa.Tab
     if layout is None:
         table, rejects = _parsed_generally(lines, contract, checks, text)
         return ParsedBatch(table, rejects, every_line)
-    table, general = _read_plainly(every_line, contract, layout, checks)
+    table, general = _read_plainly(every_line, contract, layout, plain_checks or checks)
     if general.size:
         rest, rejects = _parsed_generally([lines[i] for i in general], contract, checks)
         rejects = [(int(general[pos]), reason, raw) for pos, reason, raw in rejects]
@@ -209,6 +211,11 @@ def _read_plainly(every_line: pa.Array, contract: _Contract, layout: flat_json.L
     def of_fast(rows: np.ndarray) -> np.ndarray:
         return rows if every else rows[fast]
 
+    strings = [f for f, kind in enumerate(layout.kinds) if kind not in (flat_json.COUNT, flat_json.TIMESTAMP)]
+    string_starts, string_ends = read.starts[strings], read.ends[strings]
+    text_columns = dict(zip(strings, flat_json.string_columns(
+        data, string_starts if every else string_starts[:, fast], string_ends if every else string_ends[:, fast],
+        [contract.schema[f].name not in contract.defaults for f in strings])))
     columns = []
     for f, field in enumerate(contract.schema):
         kind = layout.kinds[f]
@@ -221,8 +228,7 @@ def _read_plainly(every_line: pa.Array, contract: _Contract, layout: flat_json.L
             else:
                 columns.append(pa.Array.from_buffers(field.type, len(fast), [None, pa.py_buffer(values)]))
         else:
-            column = flat_json.string_column(data, of_fast(read.starts[f]), of_fast(read.ends[f]),
-                                             nullable=field.name not in contract.defaults)
+            column = text_columns[f]
             columns.append(column.cast(field.type) if column.type != field.type else column)
     columns.append(pa.array(fast, pa.int64()))
     table = pa.table(columns, schema=contract.schema.append(pa.field("position", pa.int64())))
@@ -418,6 +424,12 @@ def _timestamps(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
         parse(0, n)
     out = pa.concat_arrays(pieces) if pieces else pa.array([], TIMESTAMP)
     return out, bad
+
+
+def _network_plain_checks(raw: pa.Table) -> list[tuple[np.ndarray, str]]:
+    """The checks a line read by `flat_json` can still fail: its reading already holds
+    counts to non-negative integers and the msisdn to 1-18 digits."""
+    return [(~_np_bool(pc.is_in(raw["service"], value_set=pa.array(SERVICES))), "bad_service")]
 
 
 def _network_checks(raw: pa.Table) -> list[tuple[np.ndarray, str]]:
