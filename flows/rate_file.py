@@ -51,6 +51,6 @@ def rate_file(
         warm_up()  # the line encoder, compiled or loaded before the first batch
         # Encoded where each piece was rated, so the one writer only merges and writes.
         encoded = op.map("encode", rated, encoded_piece)
-        op.output("rated_ndjson", in_input_order(encoded), RatedNdjsonSink(Path(output), counts))
+        op.output("rated_ndjson", in_input_order(encoded, workers), RatedNdjsonSink(Path(output), counts, workers))
         run_file_flow(flow, workers)
     return {**counted(counts), **adjustment_counts}

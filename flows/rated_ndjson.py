@@ -374,18 +374,37 @@ class RatedNdjsonSink(FixedPartitionedSink[list[EncodedPiece], None]):
     """Writes the encoded pieces of each batch (`InputOrder` hands them over batch by batch)
     to one file, merged into input order.
 
-    One partition, so exactly one worker of a cluster owns the file and its order.
+    Exactly one partition writes the file, so one worker owns the file and its order. It
+    lists a partition per worker and writes through the last: Bytewax makes worker 0 the
+    owner of a lone partition, and worker 0 already reads the input file (its source's one
+    partition), so reading and writing would share a core while the others had neither.
     """
 
-    def __init__(self, path: Path, counts: dict[str, int]) -> None:
+    def __init__(self, path: Path, counts: dict[str, int], workers: int = 1) -> None:
         self._path = Path(path)
         self._counts = counts
+        self._parts = [f"{self._path.name}:{i}" for i in range(workers)]
 
     def list_parts(self) -> list[str]:
-        return [self._path.name]
+        return self._parts
 
-    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _NdjsonPartition:
+    def part_fn(self, item_key: str) -> int:
+        return len(self._parts) - 1  # the writer: the last of the sorted parts
+
+    def build_part(self, step_id: str, for_part: str, resume_state: None) -> StatefulSinkPartition:
+        if for_part != sorted(self._parts)[-1]:
+            return _Unused()
         return _NdjsonPartition(self._path, self._counts)
+
+
+class _Unused(StatefulSinkPartition[list[EncodedPiece], None]):
+    """A partition that is listed, to place the writer on another worker, and never written."""
+
+    def write_batch(self, values: list[list[EncodedPiece]]) -> None:
+        raise RuntimeError("the rated NDJSON writer is the last partition")
+
+    def snapshot(self) -> None:
+        return None
 
 
 def tally(counts: dict[str, int], piece: RatedPiece) -> None:

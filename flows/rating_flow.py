@@ -535,15 +535,19 @@ class _Forward(StatefulBatchLogic[LineBatch, LineBatch, None]):
 
 
 def spread_over_workers(batches: Stream[LineBatch], workers: int) -> Stream[LineBatch]:
-    """Batch k goes on on worker k % workers: a file has one reader, but needs every core to parse.
+    """Batches handed to the workers in turn: a file has one reader, but needs every core to parse.
 
-    Bytewax's `redistribute` picks workers at random; over the few dozen batches of a file
-    that left one worker a fifth more work than the other.
+    The last worker writes the output (`in_input_order`): merging and writing every
+    batch's lines costs it about as much as parsing half of them, so it parses half as
+    many batches as each other worker (two turns each, then one). Bytewax's
+    `redistribute` picks workers at random; over the few dozen batches of a file that left
+    one worker a fifth more work than the other.
     """
     if workers == 1:
         return batches
     keys = worker_keys(workers, workers, "parse")
-    keyed = op.key_on("by_batch", batches, lambda b: keys[b.batch_id % workers])
+    turns = [keys[w] for w in range(workers - 1) for _ in range(2)] + [keys[-1]]
+    keyed = op.key_on("by_batch", batches, lambda b: turns[b.batch_id % len(turns)])
     return op.key_rm("unkey_spread", op.stateful_batch("spread", keyed, lambda _: _Forward()))
 
 
@@ -557,9 +561,10 @@ def rated_by_shard(
     return op.stateful_batch("rate", works, lambda resume: RatingLogic(resume, reference))
 
 
-def in_input_order(rated: Stream[RatedPiece]) -> KeyedStream[list[RatedPiece]]:
-    """Whole input batches in input order, all on the one worker that owns key "out"."""
-    keyed = op.key_on("one_output", rated, lambda _: "out")
+def in_input_order(rated: Stream[RatedPiece], workers: int = 1) -> KeyedStream[list[RatedPiece]]:
+    """Whole input batches in input order, all on one worker: the last one."""
+    key = worker_keys(workers, workers, "out")[-1]
+    keyed = op.key_on("one_output", rated, lambda _: key)
     return op.stateful_batch("input_order", keyed, InputOrder)
 
 
