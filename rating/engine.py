@@ -63,7 +63,7 @@ from rating.code_index import CodeIndex
 from rating.classes import longest_prefix_match
 from rating.duplicates import duplicate_flags, key_order, record_keys, remember_rated
 from rating.kernels import MAX_CODE_DIGITS, POWERS_OF_TEN, bytes_and_offsets, digit_codes, picked, single_chunk, valid_mask
-from rating.grouped import cumsum_before, group_firsts, regrouped, running_max
+from rating.grouped import ascending, cumsum_before, group_firsts, regrouped, running_max, stable_order
 from rating.money import MONEY_TYPE, micro_from_money_array, money_array
 from rating.prices import DATA, SERVICE_NAMES, SMS, VOICE, PlanTable, charges_micro, plan_table, tax_micro
 from rating.records import NETWORK_SCHEMA, TIMESTAMP, Subscribers
@@ -256,9 +256,10 @@ def rate_batch(
 
     # Processing order of candidate rows: per slot, by seq.
     cand_idx = np.flatnonzero(candidate)
-    by_seq = cand_idx[np.argsort(seq[cand_idx], kind="stable")]
-    order = by_seq[np.argsort(slot[by_seq], kind="stable")]
     slot_span = max(state.size, 1)
+    # Usage rows come with rising seqs; only a caller's own mix needs the sort.
+    by_seq = cand_idx if ascending(seq[cand_idx]) else cand_idx[np.argsort(seq[cand_idx], kind="stable")]
+    order = by_seq[stable_order(slot[by_seq], slot_span)]
     o_slot = slot[order]
     first_slot = group_firsts([o_slot])
 
@@ -368,7 +369,7 @@ def _prepaid_effects(
     ev_credit = np.concatenate([adj["amount"], np.zeros(rows.size, np.int64)])
     if n_adj:
         by_seq = np.argsort(ev_seq, kind="stable")
-        order = by_seq[np.argsort(ev_slot[by_seq], kind="stable")]
+        order = by_seq[stable_order(ev_slot[by_seq], max(state.size, 1))]
     else:
         order = np.arange(rows.size)  # usage rows are in processing order already
     e_slot, e_seq, e_usage = ev_slot[order], ev_seq[order], ev_usage[order]

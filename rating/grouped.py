@@ -6,6 +6,7 @@ operation reset at group starts.
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -89,4 +90,35 @@ def regrouped(keys: list[np.ndarray], spans: list[int]) -> np.ndarray:
     composite = np.zeros(keys[0].shape[0], dtype=np.int64)
     for k, span in zip(keys, spans):
         composite = composite * span + np.asarray(k, dtype=np.int64)
-    return np.argsort(composite, kind="stable")
+    return stable_order(composite, int(np.prod(spans, dtype=np.float64)))
+
+
+def stable_order(keys: np.ndarray, span: int) -> np.ndarray:
+    """The stable permutation sorting `keys` (non-negative, below `span`).
+
+    A counting sort where the span is not much wider than the rows (a shard's subscriber
+    slots against a batch of its records), numpy's stable sort otherwise.
+    """
+    keys = np.asarray(keys, dtype=np.int64)
+    if span <= 4 * keys.shape[0] + 1024:
+        return _counted_order(keys, span)
+    return np.argsort(keys, kind="stable")
+
+
+@numba.njit(cache=True, nogil=True)
+def _counted_order(keys, span):
+    starts = np.zeros(span + 1, dtype=np.int64)
+    for k in keys:
+        starts[k + 1] += 1
+    for v in range(span):
+        starts[v + 1] += starts[v]
+    order = np.empty(keys.shape[0], dtype=np.int64)
+    for i in range(keys.shape[0]):
+        order[starts[keys[i]]] = i
+        starts[keys[i]] += 1
+    return order
+
+
+def ascending(values: np.ndarray) -> bool:
+    """Whether `values` never decrease."""
+    return values.shape[0] < 2 or bool((values[1:] >= values[:-1]).all())

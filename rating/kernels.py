@@ -209,9 +209,10 @@ def _newlines(data, words, found):
 
 def warm_up() -> None:
     """Loads (or on a first run compiles) the kernels before the first batch needs them."""
-    from rating import code_index, seen_ids  # modules of their own; loaded with the others
+    from rating import code_index, grouped, seen_ids  # modules of their own; loaded with the others
 
     code_index.warm_up()
+    grouped.stable_order(np.zeros(1, dtype=np.int64), 1)
     newline_positions(b"{}\n" * 9)
     picked(pa.array(["a"]), np.array([0, -1], dtype=np.int64))
     seen_ids.warm_up()

@@ -1,0 +1,30 @@
+"""Grouping rows keeps their order inside each group: the permutation is the one a stable
+sort by the keys gives, checked against Python's own stable `sorted`."""
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import numpy as np
+
+from rating.grouped import ascending, regrouped, stable_order
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys=st.lists(st.integers(0, 40), max_size=60), wide=st.booleans())
+def test_stable_order_is_a_stable_sort(keys: list[int], wide: bool) -> None:
+    # A span of 41 is narrow (counted); 10**9 takes the general sort.
+    span = 10**9 if wide else 41
+    expected = sorted(range(len(keys)), key=lambda i: keys[i])
+    assert stable_order(np.array(keys, dtype=np.int64), span).tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 2), st.integers(0, 2)), max_size=50))
+def test_regrouped_groups_by_the_keys_major_first_and_keeps_row_order(rows: list[tuple[int, int, int]]) -> None:
+    keys = [np.array([r[k] for r in rows], dtype=np.int64) for k in range(3)]
+    expected = sorted(range(len(rows)), key=lambda i: rows[i])
+    assert regrouped(keys, [7, 3, 3]).tolist() == expected
+
+
+def test_ascending_means_never_decreasing() -> None:
+    assert ascending(np.array([], dtype=np.int64)) and ascending(np.array([3, 3, 5]))
+    assert not ascending(np.array([3, 5, 4]))
