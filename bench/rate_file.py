@@ -1,6 +1,6 @@
 """`revguard rate` throughput beside pyarrow's NDJSON parse of the same file, in the same run.
 
-    .venv/bin/python -m bench.rate_file [--records N] [--repeat R] [--dir DIR]
+    .venv/bin/python -m bench.rate_file [--records N] [--repeat R (5)] [--dir DIR]
 
 The data is a simulated operator (`flows.simulator`, every plan, faults included) sized to
 about N network records, cached under bench/out/. The baseline is `pyarrow.json.read_json`
@@ -60,7 +60,7 @@ def rate_seconds(directory: Path, output: Path, workers: int) -> tuple[float, di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=None, help="a simulated directory to use instead")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="as `revguard rate --workers`")
     args = parser.parse_args()
@@ -79,6 +79,7 @@ def main() -> None:
     print(f"pyarrow NDJSON parse : {lines / p:>12,.0f} records/s  (median of {args.repeat}: {p:.2f} s)")
     print(f"revguard rate        : {lines / r:>12,.0f} records/s  (median of {args.repeat}: {r:.2f} s, "
           f"{args.workers} worker(s))")
+    print(f"runs (s)             : parse {' '.join(f'{x:.2f}' for x in parse)}; rate {' '.join(f'{x:.2f}' for x in rate)}")
     print(f"ratio rate/parse     : {p / r:.3f}   (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 

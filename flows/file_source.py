@@ -32,14 +32,16 @@ def next_line_batch(file: BinaryIO, stream: str, batch_lines: int, start: FilePo
     text = file.read(batch_lines * 200)  # ~batch_lines typical lines
     if not text:
         return None
+    end = len(text)
     if not text.endswith(b"\n"):
         last = text.rfind(b"\n")
         if last >= 0:  # the line the read stopped in starts the next batch
-            file.seek(start.byte_offset + last + 1)
-            text = text[:last + 1]
+            end = last + 1
+            file.seek(start.byte_offset + end)
         else:  # one line longer than the read
             text += file.readline()
-    lines = TextLines(text)
+            end = len(text)
+    lines = TextLines(text, end)
     batch = LineBatch(
         stream=stream,
         origin=Path(file.name).name,

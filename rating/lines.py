@@ -15,15 +15,26 @@ import pyarrow as pa
 from rating.kernels import newline_positions
 
 class TextLines(Sequence[bytes]):
-    """The lines of NDJSON `text`, each without its newline (the last one may lack it)."""
+    """The lines of NDJSON `text[:end]`, each without its newline (the last one may lack it).
 
-    __slots__ = ("text", "ends")
+    `end` lets a reader hand over a read buffer whose tail (a cut line) belongs to the next
+    batch, without copying the rest of it.
+    """
 
-    def __init__(self, text: bytes) -> None:
-        if text and not text.endswith(b"\n"):
-            text += b"\n"  # every line ends in a newline: one rule for where a line stops
-        self.text = text
-        self.ends = newline_positions(text)  # ~2.5 ms per 10 MB
+    __slots__ = ("_buffer", "_end", "ends")
+
+    def __init__(self, text: bytes, end: int | None = None) -> None:
+        end = len(text) if end is None else end
+        if end and text[end - 1] != 0x0A:
+            text = text[:end] + b"\n"  # every line ends in a newline: one rule for where a line stops
+            end += 1
+        self._buffer, self._end = text, end
+        self.ends = newline_positions(memoryview(text)[:end])  # ~2.5 ms per 10 MB
+
+    @property
+    def text(self) -> bytes:
+        """The lines as NDJSON text, each line ending in a newline."""
+        return self._buffer if self._end == len(self._buffer) else self._buffer[:self._end]
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -42,17 +53,17 @@ class TextLines(Sequence[bytes]):
         if not 0 <= i < len(self):
             raise IndexError("line index out of range")
         start = int(self.ends[i - 1]) + 1 if i else 0
-        return self.text[start:int(self.ends[i])]
+        return self._buffer[start:int(self.ends[i])]
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self.text.split(b"\n")[:len(self)])
+        return iter(self._buffer[:self._end].split(b"\n")[:len(self)])
 
     def array(self) -> pa.Array:
         """Every line with its newline, as one binary array over the text (no copy)."""
         offsets = np.empty(len(self) + 1, dtype=np.int64)
         offsets[0] = 0
         offsets[1:] = self.ends + 1
-        data = pa.py_buffer(self.text)
+        data = pa.py_buffer(self._buffer)
         if offsets[-1] < 2**31:
             return pa.Array.from_buffers(pa.binary(), len(self), [None, pa.py_buffer(offsets.astype(np.int32)), data])
         return pa.Array.from_buffers(pa.large_binary(), len(self), [None, pa.py_buffer(offsets), data])

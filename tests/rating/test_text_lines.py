@@ -48,6 +48,16 @@ def test_text_lines_are_the_split_lines(text: bytes) -> None:
     assert lines.array().to_pylist() == [line + b"\n" for line in expected]
 
 
+@settings(max_examples=100, deadline=None)
+@given(text=texts, tail=st.binary(max_size=20))
+def test_a_buffer_read_past_the_last_line_holds_only_the_lines_before_its_end(text: bytes, tail: bytes) -> None:
+    # A reader hands over its whole read buffer and where the batch's lines end in it.
+    lines = TextLines(text + tail, len(text))
+    assert list(lines) == lines_of(text)
+    assert lines.array().to_pylist() == [line + b"\n" for line in lines_of(text)]
+    assert lines.text == TextLines(text).text
+
+
 def test_a_line_past_the_end_is_an_index_error() -> None:
     lines = TextLines(b"a\nb\n")
     for index in (2, -3):
