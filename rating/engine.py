@@ -63,7 +63,7 @@ from rating.code_index import CodeIndex
 from rating.classes import longest_prefix_match
 from rating.duplicates import duplicate_flags, key_order, record_keys, remember_rated
 from rating.kernels import MAX_CODE_DIGITS, POWERS_OF_TEN, bytes_and_offsets, digit_codes, picked, single_chunk, valid_mask
-from rating.grouped import ascending, cumsum_before, group_firsts, regrouped, running_max, stable_order
+from rating.grouped import ascending, cumsum_before, group_firsts, latest_by_key, regrouped, running_max, stable_order
 from rating.money import MONEY_TYPE, micro_from_money_array, money_array
 from rating.prices import DATA, SERVICE_NAMES, SMS, VOICE, PlanTable, charges_micro, plan_table, tax_micro
 from rating.records import NETWORK_SCHEMA, TIMESTAMP, Subscribers
@@ -615,9 +615,7 @@ def _balances_table(state: RatingState, reference: Reference, touched: list[tupl
     seqs = np.concatenate([t[1] for t in touched])
     if slots.size == 0:
         return BALANCE_SCHEMA.empty_table()
-    uniq, inverse = np.unique(slots, return_inverse=True)
-    last_seq = np.full(uniq.size, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(last_seq, inverse, seqs)
+    uniq, last_seq = latest_by_key(slots, seqs, max(state.size, 1))
     # Rows in msisdn order from the start: sorting the finished table cost a take per column.
     by_msisdn = msisdn_order(state.code[uniq])
     uniq, last_seq = uniq[by_msisdn], last_seq[by_msisdn]

@@ -122,3 +122,26 @@ def _counted_order(keys, span):
 def ascending(values: np.ndarray) -> bool:
     """Whether `values` never decrease."""
     return values.shape[0] < 2 or bool((values[1:] >= values[:-1]).all())
+
+
+def latest_by_key(keys: np.ndarray, values: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct keys ascending, the largest value of each); keys non-negative, below `span`."""
+    keys = np.asarray(keys, dtype=np.int64)
+    values = np.asarray(values, dtype=np.int64)
+    if span <= 4 * keys.shape[0] + 1024:
+        return _latest_counted(keys, values, span)
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    latest = np.full(distinct.size, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(latest, inverse, values)
+    return distinct, latest
+
+
+@numba.njit(cache=True, nogil=True)
+def _latest_counted(keys, values, span):
+    latest = np.full(span, np.iinfo(np.int64).min, dtype=np.int64)
+    seen = np.zeros(span, dtype=np.bool_)
+    for i in range(keys.shape[0]):
+        seen[keys[i]] = True
+        latest[keys[i]] = max(latest[keys[i]], values[i])
+    distinct = np.flatnonzero(seen)
+    return distinct, latest[distinct]

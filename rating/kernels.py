@@ -213,6 +213,7 @@ def warm_up() -> None:
 
     code_index.warm_up()
     grouped.stable_order(np.zeros(1, dtype=np.int64), 1)
+    grouped.latest_by_key(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), 1)
     newline_positions(b"{}\n" * 9)
     picked(pa.array(["a"]), np.array([0, -1], dtype=np.int64))
     seen_ids.warm_up()

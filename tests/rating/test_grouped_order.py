@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 import numpy as np
 
-from rating.grouped import ascending, regrouped, stable_order
+from rating.grouped import ascending, latest_by_key, regrouped, stable_order
 
 
 @settings(max_examples=200, deadline=None)
@@ -28,3 +28,16 @@ def test_regrouped_groups_by_the_keys_major_first_and_keeps_row_order(rows: list
 def test_ascending_means_never_decreasing() -> None:
     assert ascending(np.array([], dtype=np.int64)) and ascending(np.array([3, 3, 5]))
     assert not ascending(np.array([3, 5, 4]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(pairs=st.lists(st.tuples(st.integers(0, 30), st.integers(-10**12, 10**12)), max_size=40), wide=st.booleans())
+def test_latest_by_key_is_each_keys_largest_value(pairs: list[tuple[int, int]], wide: bool) -> None:
+    expected: dict[int, int] = {}
+    for key, value in pairs:
+        expected[key] = max(expected.get(key, value), value)
+    keys = np.array([k for k, _ in pairs], dtype=np.int64)
+    values = np.array([v for _, v in pairs], dtype=np.int64)
+    distinct, latest = latest_by_key(keys, values, 10**9 if wide else 31)
+    assert dict(zip(distinct.tolist(), latest.tolist())) == expected
+    assert distinct.tolist() == sorted(expected)
