@@ -552,12 +552,14 @@ def spread_over_workers(batches: Stream[LineBatch], workers: int) -> Stream[Line
 
 
 def rated_by_shard(
-    parsed: Stream[ParsedUsage], reference: Callable[[], Reference], shards: int = DEFAULT_SHARDS
+    parsed: Stream[ParsedUsage], reference: Callable[[], Reference], shards: int = DEFAULT_SHARDS,
+    keys: Sequence[str] | None = None,
 ) -> KeyedStream[RatedPiece]:
-    """Split parsed batches by shard and rate each shard against its own keyed state."""
+    """Split parsed batches by shard and rate each shard against its own keyed state
+    (keyed `keys[shard]`, by default the shard's number)."""
     kernels.warm_up()  # compiled (or loaded) while the flow is built, not in the first batch
     records.warm_up()
-    works = op.flat_map("split_by_shard", parsed, lambda p: shard_works(p, shards))
+    works = op.flat_map("split_by_shard", parsed, lambda p: shard_works(p, shards, keys))
     return op.stateful_batch("rate", works, lambda resume: RatingLogic(resume, reference))
 
 

@@ -63,6 +63,7 @@ from flows.rating_flow import (
     DEFAULT_SHARDS, ParsedUsage, RatedPiece, Reject, parsed_adjustment_batch, parsed_usage_batches, rated_by_shard,
 )
 from flows.reference_store import ReferenceMissing, ReferenceStore
+from flows.routing import worker_keys
 
 log = logging.getLogger("revguard.flow")
 
@@ -110,6 +111,7 @@ class StreamOptions:
     store_flush_s: float | None = 3.0
     reference_refresh_s: float = 10.0
     shards: int | None = None  # None: the recovery directory's, or one per worker of the cluster
+    shard_keys: tuple[str, ...] | None = None  # the recovery directory's; None: the shard numbers
     kafka_output: bool = True
     partitions: int = 8  # for topics the flow has to create
 
@@ -172,7 +174,7 @@ def rating_dataflow(
     adjustments = op.map("parse_adjustments", adjustments_or_billed.trues, parsed_adjustment_batch)
     parsed = op.merge("arrival_order", usage, adjustments)
     shards = options.shards or workers_total
-    rated = rated_by_shard(parsed, reference.current, shards)
+    rated = rated_by_shard(parsed, reference.current, shards, options.shard_keys)
     rated = op.inspect("count", rated, lambda _step, item: metrics.rated(item[1]))
     billed = op.flat_map("parse_billed", adjustments_or_billed.falses, billed_outputs)
     billed_split = op.branch("billed_rows", billed, lambda v: isinstance(v, StoreRows))
@@ -191,7 +193,8 @@ def rating_dataflow(
         producer = {**PRODUCER_DEFAULTS, **conf}
         op.output(
             "kafka_out", pieces,
-            KafkaRatedSink(producer, OutputTopics(topics.rated, topics.rejects, topics.alerts), min(workers_total, shards)),
+            KafkaRatedSink(producer, OutputTopics(topics.rated, topics.rejects, topics.alerts), min(workers_total, shards),
+                           shard_keys=options.shard_keys),
         )
     return flow
 
@@ -209,31 +212,39 @@ def recovery_config(directory: Path) -> RecoveryConfig:
 LAYOUT_FILE = "layout.json"
 
 
-def recovery_shards(directory: Path, asked: int | None, workers_total: int) -> int:
-    """The shard count of the state in `directory`: fixed by its first run, checked on every other.
+def recovery_layout(directory: Path, asked: int | None, workers_total: int) -> tuple[int, tuple[str, ...]]:
+    """(shard count, each shard's state key) of the state in `directory`: fixed by its first
+    run, checked on every other.
 
     Rating state is keyed by shard (msisdn tail mod shards), so resuming with another count
     would look subscribers up in the wrong shard. By default a new directory gets one shard
     per worker of the cluster (one engine call per batch per worker: the call has a fixed
-    cost); a restart with fewer or more workers keeps the directory's count.
+    cost); a restart with fewer or more workers keeps the directory's count. A new directory
+    names its shards so that they land one per worker of the first run (`flows.routing`:
+    shards named "0" and "1" both went to one worker of two); a directory made before keeps
+    the plain numbers its state is stored under.
     """
     directory.mkdir(parents=True, exist_ok=True)
     layout = directory / LAYOUT_FILE
     with open(directory.parent / "recovery.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        stored = None
+        stored, keys = None, None
         if layout.exists():
-            stored = int(json.loads(layout.read_text())["shards"])
+            saved = json.loads(layout.read_text())
+            stored = int(saved["shards"])
+            keys = tuple(saved.get("keys") or (str(s) for s in range(stored)))
         elif any(directory.glob("part-*.sqlite3")):
             stored = DEFAULT_SHARDS  # made before the count was recorded: those runs all used 8
+            keys = tuple(str(s) for s in range(stored))
         if stored is not None and asked is not None and asked != stored:
             raise InputError(
                 f"{directory} holds rating state in {stored} shards, not {asked}: "
                 f"run with --shards {stored}, or use a new REVGUARD_HOME to start over"
             )
         shards = stored or asked or workers_total
-        layout.write_text(json.dumps({"shards": shards}) + "\n")
-        return shards
+        keys = keys or worker_keys(shards, workers_total, "shard")
+        layout.write_text(json.dumps({"shards": shards, "keys": list(keys)}) + "\n")
+        return shards, keys
 
 
 def run_rating_flow(
@@ -265,7 +276,8 @@ def run_rating_flow(
         raise InputError(str(exc)) from None
     recovery_dir = recovery_dir or revguard_home() / "recovery"
     workers_total = workers * max(len(addresses or []), 1)
-    options = replace(options, shards=recovery_shards(recovery_dir, options.shards, workers_total))
+    shards, keys = recovery_layout(recovery_dir, options.shards, workers_total)
+    options = replace(options, shards=shards, shard_keys=keys)
     client = store_client(clickhouse_url)
     if process_id in (None, 0):
         migrate(client)

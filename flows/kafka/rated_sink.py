@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -180,21 +180,25 @@ class OutputTopics:
 
 
 class KafkaRatedSink(FixedPartitionedSink[RatedPiece, None]):
-    """Rated pieces to the output topics. Pieces are keyed by rating shard; shard k goes to
-    partition k mod `parts`, so a subscriber's outputs keep their order. One partition per
-    worker: fewer partitions than shards means fewer, larger encoding calls per epoch."""
+    """Rated pieces to the output topics. Pieces are keyed by rating shard (`shard_keys[k]`,
+    or the number k itself); shard k goes to partition k mod `parts`, so a subscriber's
+    outputs keep their order. One partition per worker: fewer partitions than shards means
+    fewer, larger encoding calls per epoch."""
 
-    def __init__(self, conf: Mapping[str, str], topics: OutputTopics, parts: int, flush_timeout_s: float = 60.0) -> None:
+    def __init__(self, conf: Mapping[str, str], topics: OutputTopics, parts: int, flush_timeout_s: float = 60.0,
+                 shard_keys: Sequence[str] | None = None) -> None:
         self._conf = dict(conf)
         self._topics = topics
         self._parts = parts
         self._flush_timeout_s = flush_timeout_s
+        self._shard_of = {key: shard for shard, key in enumerate(shard_keys or ())}
 
     def list_parts(self) -> list[str]:
         return [str(p) for p in range(self._parts)]
 
     def part_fn(self, item_key: str) -> int:
-        return int(item_key) % self._parts
+        shard = self._shard_of.get(item_key)
+        return (int(item_key) if shard is None else shard) % self._parts
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> _Partition:
         warm_up()  # before the first records, not in their latency

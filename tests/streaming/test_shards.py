@@ -1,6 +1,7 @@
-"""The rating state's shard count belongs to its recovery directory: the first run fixes it
-(one shard per worker by default), later runs keep it whatever their worker count, and asking
-for another count is refused with one line instead of resuming state under the wrong keys."""
+"""The rating state's shard count and shard keys belong to its recovery directory: the first
+run fixes them (one shard per worker by default, named to land one per worker), later runs
+keep them whatever their worker count, and asking for another count is refused with one line
+instead of resuming state under the wrong keys."""
 from __future__ import annotations
 
 import json
@@ -10,42 +11,61 @@ import sys
 import pytest
 
 from flows.errors import InputError
-from flows.streaming import DEFAULT_SHARDS, LAYOUT_FILE, recovery_shards
+from flows.routing import routed_worker
+from flows.streaming import DEFAULT_SHARDS, LAYOUT_FILE, recovery_layout
 from tests.streaming.conftest import REPO
 
 
 def test_a_new_directory_gets_one_shard_per_worker_and_keeps_it(tmp_path):
     recovery = tmp_path / "recovery"
-    assert recovery_shards(recovery, None, 2) == 2
-    assert json.loads((recovery / LAYOUT_FILE).read_text()) == {"shards": 2}
-    # A restart with one worker still reads the state as two shards.
-    assert recovery_shards(recovery, None, 1) == 2
-    assert recovery_shards(recovery, 2, 4) == 2
+    shards, keys = recovery_layout(recovery, None, 2)
+    assert shards == 2
+    assert json.loads((recovery / LAYOUT_FILE).read_text()) == {"shards": 2, "keys": list(keys)}
+    # A restart with one worker (or four) still reads the state as two shards, same keys.
+    assert recovery_layout(recovery, None, 1) == (2, keys)
+    assert recovery_layout(recovery, 2, 4) == (2, keys)
+
+
+def test_a_new_directory_names_its_shards_to_land_one_per_worker(tmp_path):
+    # Shards named "0" and "1" both land on the same worker of two.
+    assert routed_worker("0", 2) == routed_worker("1", 2)
+    for workers in (2, 3, 4):
+        _, keys = recovery_layout(tmp_path / f"recovery-{workers}", None, workers)
+        assert sorted(routed_worker(k, workers) for k in keys) == list(range(workers))
+
+
+def test_a_layout_from_before_the_keys_keeps_the_shard_numbers(tmp_path):
+    recovery = tmp_path / "recovery"
+    recovery.mkdir()
+    (recovery / LAYOUT_FILE).write_text('{"shards": 2}\n')
+    assert recovery_layout(recovery, None, 2) == (2, ("0", "1"))
+    assert recovery_layout(recovery, None, 2) == (2, ("0", "1"))
 
 
 def test_an_explicit_count_is_used_on_a_new_directory(tmp_path):
-    assert recovery_shards(tmp_path / "recovery", 16, 1) == 16
+    assert recovery_layout(tmp_path / "recovery", 16, 1)[0] == 16
 
 
 def test_another_count_on_an_existing_directory_is_refused(tmp_path):
     recovery = tmp_path / "recovery"
-    recovery_shards(recovery, None, 2)
+    recovery_layout(recovery, None, 2)
     with pytest.raises(InputError, match="in 2 shards, not 3: run with --shards 2"):
-        recovery_shards(recovery, 3, 1)
+        recovery_layout(recovery, 3, 1)
 
 
 def test_a_directory_from_before_the_layout_file_holds_eight_shards(tmp_path):
     recovery = tmp_path / "recovery"
     recovery.mkdir()
     (recovery / "part-0.sqlite3").write_bytes(b"")
-    assert recovery_shards(recovery, None, 1) == DEFAULT_SHARDS == 8
+    assert recovery_layout(recovery, None, 1) == (DEFAULT_SHARDS, tuple(str(s) for s in range(8)))
+    assert DEFAULT_SHARDS == 8
     with pytest.raises(InputError):
-        recovery_shards(recovery, 2, 2)
+        recovery_layout(recovery, 2, 2)
 
 
 def test_the_cli_answers_a_wrong_shard_count_in_one_line_with_exit_2(tmp_path):
     home = tmp_path / "home"
-    recovery_shards(home / "recovery", None, 2)
+    recovery_layout(home / "recovery", None, 2)
     # No broker or store is contacted before the check: the bootstrap is never dialled.
     result = subprocess.run(
         [sys.executable, "-m", "flows.cli", "--kafka-bootstrap", "127.0.0.1:9", "run", "rating", "--shards", "3"],
