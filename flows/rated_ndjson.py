@@ -383,7 +383,7 @@ class RatedNdjsonSink(FixedPartitionedSink[list[EncodedPiece], None]):
     def __init__(self, path: Path, counts: dict[str, int], workers: int = 1) -> None:
         self._path = Path(path)
         self._counts = counts
-        self._parts = [f"{self._path.name}:{i}" for i in range(workers)]
+        self._parts = [f"{self._path.name}:{i:04d}" for i in range(workers)]  # sorted as numbered
 
     def list_parts(self) -> list[str]:
         return self._parts
@@ -392,7 +392,7 @@ class RatedNdjsonSink(FixedPartitionedSink[list[EncodedPiece], None]):
         return len(self._parts) - 1  # the writer: the last of the sorted parts
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> StatefulSinkPartition:
-        if for_part != sorted(self._parts)[-1]:
+        if for_part != self._parts[-1]:
             return _Unused()
         return _NdjsonPartition(self._path, self._counts)
 

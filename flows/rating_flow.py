@@ -8,9 +8,10 @@ processes split the subscribers between them and each subscriber's records stay 
 Every output piece carries the batch it came from, so a sink that needs input order
 (`revguard rate`) can restore it and a sink that does not (ClickHouse) writes at once.
 
-A file has one reader, so its flow spreads the parsing: batch k is parsed on worker
-k % workers, split into one shard per worker, and each shard (`FileRatingLogic`) rates its
-works in batch order and places the file's adjustments among its own subscribers' records.
+A file has one reader, so its flow spreads the parsing: the workers parse the batches in
+turn (`spread_over_workers`), each batch is split into one shard per worker, and each shard
+(`FileRatingLogic`) rates its works in batch order and places the file's adjustments among
+its own subscribers' records.
 """
 from __future__ import annotations
 
@@ -396,7 +397,8 @@ class FileRatingLogic(RatingLogic):
     every batch gives every shard a work (`shard_works(every_shard=True)`), so the next one
     to rate is always known. At the end of the input the adjustments left are applied in a
     work of their own, the batch after the last, which every shard sends (rows or not) so
-    that the batch is complete for `InputOrder`.
+    that the batch is complete for `InputOrder`. A file flow is never resumed, so the works
+    waiting and the adjustments pending are not part of the snapshot.
     """
 
     def __init__(self, reference: Callable[[], Reference],
@@ -539,9 +541,8 @@ def spread_over_workers(batches: Stream[LineBatch], workers: int) -> Stream[Line
 
     The last worker writes the output (`in_input_order`): merging and writing every
     batch's lines costs it about as much as parsing half of them, so it parses half as
-    many batches as each other worker (two turns each, then one). Bytewax's
-    `redistribute` picks workers at random; over the few dozen batches of a file that left
-    one worker a fifth more work than the other.
+    many batches as each other worker (two turns each, then one). Turns, not Bytewax's
+    `redistribute`, which picks a worker at random for each of the file's few dozen batches.
     """
     if workers == 1:
         return batches

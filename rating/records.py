@@ -174,7 +174,7 @@ def _parse(lines: Sequence[bytes], contract: _Contract, checks: Callable[[pa.Tab
     """Lines of the plain shape are read by `rating.flat_json` (when the contract has a
     `layout`); the general reader gets the rest and decides what each is."""
     if isinstance(lines, TextLines):  # a file's text: already joined, its newlines found
-        text = lines.text if layout is None else b""  # the text itself: for the general reader only
+        text = lines.text if layout is None else None  # the joined text: the general reader's only
         every_line = lines.array() if keep_lines or layout is not None else None
     else:
         if set(map(type, lines)) - {bytes}:
