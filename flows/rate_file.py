@@ -24,7 +24,7 @@ def rate_file(
     output: Path,
     adjustments: Path | None = None,
     progress: bool = False,
-    batch_lines: int = 50_000,
+    batch_lines: int = 100_000,  # ~20 MB: half the per-batch costs of 50,000 (CPU 2-21 % less in 4 alternating runs)
     workers: int = 1,
 ) -> dict[str, int]:
     """Rates `usage` into `output` (one line per input line, input order); returns the counts.
