@@ -657,4 +657,3 @@ def msisdn_order(codes: np.ndarray) -> np.ndarray:
     digits = np.searchsorted(POWERS_OF_TEN, codes, side="right") - 1  # the msisdn's length
     value = codes - POWERS_OF_TEN[digits]
     return np.lexsort((digits, value * POWERS_OF_TEN[MAX_CODE_DIGITS - digits]))
-

@@ -100,9 +100,14 @@ def stable_order(keys: np.ndarray, span: int) -> np.ndarray:
     slots against a batch of its records), numpy's stable sort otherwise.
     """
     keys = np.asarray(keys, dtype=np.int64)
-    if span <= 4 * keys.shape[0] + 1024:
+    if _countable(span, keys.shape[0]):
         return _counted_order(keys, span)
     return np.argsort(keys, kind="stable")
+
+
+def _countable(span: int, rows: int) -> bool:
+    """Whether a pass over `span` buckets costs less than sorting `rows` keys."""
+    return span <= 4 * rows + 1024
 
 
 @numba.njit(cache=True, nogil=True)
@@ -128,7 +133,7 @@ def latest_by_key(keys: np.ndarray, values: np.ndarray, span: int) -> tuple[np.n
     """(the distinct keys ascending, the largest value of each); keys non-negative, below `span`."""
     keys = np.asarray(keys, dtype=np.int64)
     values = np.asarray(values, dtype=np.int64)
-    if span <= 4 * keys.shape[0] + 1024:
+    if _countable(span, keys.shape[0]):
         return _latest_counted(keys, values, span)
     distinct, inverse = np.unique(keys, return_inverse=True)
     latest = np.full(distinct.size, np.iinfo(np.int64).min, dtype=np.int64)

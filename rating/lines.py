@@ -14,6 +14,16 @@ import pyarrow as pa
 
 from rating.kernels import newline_positions
 
+
+def binary_over(text: bytes, offsets: np.ndarray) -> pa.Array:
+    """The values `text[offsets[i]:offsets[i + 1]]` as one binary array over `text` itself (no
+    copy); 32-bit offsets while they reach."""
+    data = pa.py_buffer(text)
+    if offsets[-1] < 2**31:
+        return pa.Array.from_buffers(pa.binary(), len(offsets) - 1, [None, pa.py_buffer(offsets.astype(np.int32)), data])
+    return pa.Array.from_buffers(pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), data])
+
+
 class TextLines(Sequence[bytes]):
     """The lines of NDJSON `text[:end]`, each without its newline (the last one may lack it).
 
@@ -63,7 +73,4 @@ class TextLines(Sequence[bytes]):
         offsets = np.empty(len(self) + 1, dtype=np.int64)
         offsets[0] = 0
         offsets[1:] = self.ends + 1
-        data = pa.py_buffer(self._buffer)
-        if offsets[-1] < 2**31:
-            return pa.Array.from_buffers(pa.binary(), len(self), [None, pa.py_buffer(offsets.astype(np.int32)), data])
-        return pa.Array.from_buffers(pa.large_binary(), len(self), [None, pa.py_buffer(offsets), data])
+        return binary_over(self._buffer, offsets)

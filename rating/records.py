@@ -34,7 +34,7 @@ import pyarrow.json as pj
 
 from rating import flat_json
 from rating.kernels import bytes_and_offsets
-from rating.lines import TextLines
+from rating.lines import TextLines, binary_over
 from rating.money import MONEY_TYPE, micro_from_money_array, micro_from_text, money_array
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -274,10 +274,7 @@ def lines_array(lines: list[bytes], text: bytes) -> pa.Array:
     no Python object or copy per value, a fraction of `pa.array(lines)`'s cost."""
     offsets = np.zeros(len(lines) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1, out=offsets[1:])
-    data = pa.py_buffer(text)
-    if offsets[-1] < 2**31:
-        return pa.Array.from_buffers(pa.binary(), len(lines), [None, pa.py_buffer(offsets.astype(np.int32)), data])
-    return pa.Array.from_buffers(pa.large_binary(), len(lines), [None, pa.py_buffer(offsets), data])
+    return binary_over(text, offsets)
 
 
 def _columnar(lines, offset, contract, tables, rejects, rows, row_pos, joined: bytes | None = None) -> None:

@@ -97,9 +97,7 @@ class SeenIds:
             return
         if self._count + keys.size > _MAX_LOAD * self._keys.shape[0]:
             self._rebuild(self._count + keys.size, expiry)
-        self._count += int(_stored(self._keys, self._start, self._slot, self._used, np.uint64(64 - self._bits), keys,
-                                   np.ascontiguousarray(start, dtype=np.int64),
-                                   np.ascontiguousarray(slot, dtype=np.int32)))
+        self._count += self._store(keys, start, slot)
 
     def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(keys, start, slot) of every entry, in bucket order."""
@@ -115,10 +113,13 @@ class SeenIds:
     def _refill(self, keys: np.ndarray, start: np.ndarray, slot: np.ndarray, room: int) -> None:
         """A table half as full as it may get with `room` entries, holding these."""
         self._allocate(max(_MIN_BITS, int(np.ceil(np.log2(max(room, 1) / (_MAX_LOAD / 2))))))
-        self._count = int(_stored(self._keys, self._start, self._slot, self._used, np.uint64(64 - self._bits),
-                                  np.ascontiguousarray(keys, dtype=np.uint64),
-                                  np.ascontiguousarray(start, dtype=np.int64),
-                                  np.ascontiguousarray(slot, dtype=np.int32)))
+        self._count = self._store(keys, start, slot)
+
+    def _store(self, keys: np.ndarray, start: np.ndarray, slot: np.ndarray) -> int:
+        """Puts the entries in the table (there is room); returns how many buckets they newly took."""
+        return int(_stored(self._keys, self._start, self._slot, self._used, np.uint64(64 - self._bits),
+                           np.ascontiguousarray(keys, dtype=np.uint64), np.ascontiguousarray(start, dtype=np.int64),
+                           np.ascontiguousarray(slot, dtype=np.int32)))
 
     def __getstate__(self) -> dict:
         keys, start, slot = self.entries()
