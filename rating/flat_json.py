@@ -231,6 +231,20 @@ def _field(text, key_start, key_end, name_bytes, name_offsets, guess):
 
 
 @numba.njit(cache=True, nogil=True)
+def _named_key_end(text, pos, end, name_bytes, name_offsets, f):
+    """The position of the quote closing a key at `pos` that is field `f`'s name, else -1:
+    the names are plain text, so the key needs no scan for escapes (keys are half a line)."""
+    lo, hi = name_offsets[f], name_offsets[f + 1]
+    close = pos + hi - lo
+    if close >= end or text[close] != 0x22:
+        return -1
+    for j in range(hi - lo):
+        if text[pos + j] != name_bytes[lo + j]:
+            return -1
+    return close
+
+
+@numba.njit(cache=True, nogil=True)
 def _read_line(text, pos, end, name_bytes, name_offsets, kinds, starts, ends, values, i):
     """Reads line `i` into column `i` of `starts/ends/values` (filled with ABSENT and 0 before);
     False unless it has the plain shape."""
@@ -245,10 +259,15 @@ def _read_line(text, pos, end, name_bytes, name_offsets, kinds, starts, ends, va
     while True:
         if pos >= end or text[pos] != 0x22:
             return False
-        key_end = _string_end(text, pos + 1, end)
-        if key_end < 0:
-            return False
-        f = _field(text, pos + 1, key_end, name_bytes, name_offsets, f + 1)
+        guess = f + 1 if f + 2 < name_offsets.shape[0] else 0  # the field after the last
+        key_end = _named_key_end(text, pos + 1, end, name_bytes, name_offsets, guess)
+        if key_end >= 0:
+            f = guess
+        else:
+            key_end = _string_end(text, pos + 1, end)
+            if key_end < 0:
+                return False
+            f = _field(text, pos + 1, key_end, name_bytes, name_offsets, guess)
         if f >= 0:
             if seen & (1 << f):
                 return False  # a repeated key: which one counts is the general reader's call

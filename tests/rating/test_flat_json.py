@@ -60,6 +60,14 @@ def test_times_with_offsets_and_fractions_are_read_fast_as_utc_microseconds():
     assert fast_flags([line(dict(PLAIN, start_time=t)) for t in times]) == [True] * 3
 
 
+def test_a_key_that_begins_with_a_field_name_is_another_key_and_is_ignored():
+    # Keys are matched against the name expected next; a longer key must not pass for it.
+    record = {"record_idx": "other", **PLAIN, "msisdn_extra": "1"}
+    assert fast_flags([line(record)]) == [True]
+    assert parse_network_lines([line(record)]).accepted["record_id"].to_pylist() == ["R1"]
+    assert_same_as_general_reader([line(record)])
+
+
 # --- everything unusual is left to the general reader -------------------------------------
 
 UNUSUAL = [
