@@ -73,6 +73,25 @@ def digit_codes(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray) -> np.
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def tail_moduli(data: np.ndarray, offsets: np.ndarray, digits: int, modulus: int) -> np.ndarray:
+    """Per string, the number its last `digits` characters (all of a shorter one) write, modulo
+    `modulus`; -1 where those characters are not all ASCII digits or the string is empty."""
+    n = offsets.shape[0] - 1
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        start, end = max(offsets[i], offsets[i + 1] - digits), offsets[i + 1]
+        value = np.int64(0) if end > start else np.int64(-1)
+        for j in range(start, end):
+            digit = np.int64(data[j]) - 48
+            if digit < 0 or digit > 9:
+                value = -1
+                break
+            value = value * 10 + digit
+        out[i] = value % modulus if value >= 0 else -1
+    return out
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _mix(h: np.uint64) -> np.uint64:
     """splitmix64's finaliser after adding the golden ratio, as `rating.hashing` defines it."""
@@ -219,6 +238,7 @@ def warm_up() -> None:
     seen_ids.warm_up()
     data, offsets = bytes_and_offsets(pa.array(["1"]))
     digit_codes(data, offsets, np.ones(1, dtype=np.bool_))
+    tail_moduli(data, offsets, 6, 2)
     seeded_hashes(data, offsets, np.ones(1, dtype=np.bool_), np.zeros(1, dtype=np.int64), True)
     trie_matches(data, offsets, np.ones(1, dtype=np.bool_), read_only(np.full((1, 256), -1, dtype=np.int32)),
                  read_only(np.full(1, -1, dtype=np.int32)))

@@ -8,9 +8,13 @@ import json
 import subprocess
 import sys
 
+import pyarrow as pa
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from flows.errors import InputError
+from flows.rating_flow import shard_numbers
 from flows.routing import routed_worker
 from flows.streaming import DEFAULT_SHARDS, LAYOUT_FILE, recovery_layout
 from tests.streaming.conftest import REPO
@@ -75,3 +79,18 @@ def test_the_cli_answers_a_wrong_shard_count_in_one_line_with_exit_2(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--shards 2" in lines[0], result.stderr
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.from_regex(r"[0-9]{1,18}", fullmatch=True), max_size=40),
+       arrow_type=st.sampled_from([pa.string(), pa.large_string()]), skip=st.integers(0, 3), shards=st.integers(1, 9))
+@example(values=["447900123456", "1", "000007", "1000000"], arrow_type=pa.string(), skip=0, shards=7)
+def test_an_msisdn_belongs_to_the_shard_of_its_last_six_digits(values, arrow_type, skip, shards):
+    # State is stored per shard in the recovery directory: this rule may never change.
+    column = pa.array(["0"] * skip + values, arrow_type).slice(skip)
+    assert shard_numbers(column, shards).tolist() == [int(v[-6:]) % shards for v in values]
+
+
+def test_an_msisdn_that_is_not_digits_has_no_shard():
+    with pytest.raises(ValueError, match="not digits"):
+        shard_numbers(pa.array(["4479", "44x9"]), 2)
