@@ -2,9 +2,8 @@
 
 Prepaid, per subscriber in processing order: the balance (tax inclusive) is debited each
 rated record's ``total`` and credited each adjustment's ``amount``. It never goes below 0:
-the clamped running balance is the Lindley recursion ``b_k = S_k - min(0, min_{j<=k} S_j)``
-with ``S`` the running sum from the opening balance. The part of a debit the balance could
-not cover is ``unfunded``. A debit with ``unfunded > 0`` blocks the subscriber; while
+``b_k = max(b_(k-1) + credit_k - debit_k, 0)`` from the opening balance. The part of a debit
+the balance could not cover is ``unfunded``. A debit with ``unfunded > 0`` blocks the subscriber; while
 blocked the balance is 0, so later usage is unfunded in full; an adjustment with
 ``amount > 0`` unblocks. A negative adjustment lowers the balance (not below 0) without
 blocking. Alerts: ``prepaid_cutoff`` when a debit blocks a subscriber that was not blocked;
@@ -16,14 +15,17 @@ Postpaid, per subscriber and billing cycle: the cycle-to-date sum of ``total``;
 (``5 x total >= 4 x limit``), ``credit_limit_reached`` where it reaches 100 %, each once
 per cycle (one record may raise both). No credit limit (empty or 0): no alerts.
 Adjustments do not change postpaid totals.
+
+Both are one compiled pass over the events in order: as numpy expressions (running sums,
+minima and carries reset at group starts) they were some forty array operations per batch,
+each a release and a retaking of the GIL that the other workers' threads wait on.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
-
-from rating.grouped import carried, cumsum_before, previous, running_min
 
 
 @dataclass(frozen=True)
@@ -49,25 +51,38 @@ def prepaid_ledger(
     """Balances of events sorted by subscriber then processing order.
 
     ``opening``/``opening_blocked`` are given per event (the subscriber's state before the
-    batch); ``debit`` is a usage total, ``credit`` an adjustment amount (either may be 0).
+    batch; read at each subscriber's first event); ``debit`` is a usage total, ``credit`` an
+    adjustment amount (either may be 0).
     """
-    delta = np.asarray(credit, dtype=np.int64) - np.asarray(debit, dtype=np.int64)
-    n = delta.shape[0]
-    inclusive = np.cumsum(delta)
-    start_idx = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else np.zeros(0, dtype=np.int64)
-    before_group = (inclusive - delta)[start_idx] if n else inclusive
-    running = opening + inclusive - before_group
-    floor = np.minimum(running_min(running, first), 0)
-    after = running - floor
-    before = previous(after, first, opening)
-    unfunded = np.where(is_usage, after - before + debit, 0)
-    blocks = is_usage & (unfunded > 0)
-    unblocks = ~is_usage & (credit > 0)
-    blocked_after = carried(blocks, blocks | unblocks, first, opening_blocked)
-    blocked_before = previous(blocked_after, first, opening_blocked)
-    cutoff = blocks & ~blocked_before
-    low = (before >= threshold) & (after < threshold) if threshold > 0 else np.zeros(n, dtype=bool)
-    return PrepaidLedger(before, after, unfunded, blocked_before, blocked_after, cutoff, low)
+    return PrepaidLedger(*_prepaid(
+        np.asarray(first, dtype=np.bool_), np.asarray(opening, dtype=np.int64),
+        np.asarray(opening_blocked, dtype=np.bool_), np.asarray(debit, dtype=np.int64),
+        np.asarray(credit, dtype=np.int64), np.asarray(is_usage, dtype=np.bool_), np.int64(threshold),
+    ))
+
+
+@numba.njit(cache=True, nogil=True)
+def _prepaid(first, opening, opening_blocked, debit, credit, is_usage, threshold):
+    n = first.shape[0]
+    before, after, unfunded = np.empty(n, np.int64), np.empty(n, np.int64), np.zeros(n, np.int64)
+    blocked_before, blocked_after = np.empty(n, np.bool_), np.empty(n, np.bool_)
+    cutoff, low = np.zeros(n, np.bool_), np.zeros(n, np.bool_)
+    balance, blocked = np.int64(0), False
+    for k in range(n):
+        if first[k]:
+            balance, blocked = opening[k], opening_blocked[k]
+        before[k], blocked_before[k] = balance, blocked
+        balance = max(balance + credit[k] - debit[k], 0)
+        if is_usage[k]:
+            unfunded[k] = balance - before[k] + debit[k]
+            if unfunded[k] > 0:
+                cutoff[k] = not blocked
+                blocked = True
+        elif credit[k] > 0:
+            blocked = False
+        after[k], blocked_after[k] = balance, blocked
+        low[k] = threshold > 0 and before[k] >= threshold and balance < threshold
+    return before, after, unfunded, blocked_before, blocked_after, cutoff, low
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,7 @@ class PostpaidTotals:
     cycle_total: np.ndarray
     warning: np.ndarray
     limit_reached: np.ndarray
+    raised: np.ndarray  # alerts raised this cycle so far, this record's included: bit 0 warning, bit 1 limit
 
 
 def postpaid_totals(
@@ -86,14 +102,42 @@ def postpaid_totals(
 ) -> PostpaidTotals:
     """Cycle-to-date totals of records sorted by (subscriber, cycle) then processing order.
 
+    ``opening_total``/``opening_flags`` are given per record (read at each group's first):
     ``opening_flags`` bit 0: warning already raised this cycle; bit 1: limit reached raised.
     """
+    return PostpaidTotals(*_postpaid(
+        np.asarray(first, dtype=np.bool_), np.asarray(opening_total, dtype=np.int64),
+        np.asarray(opening_flags, dtype=np.int64), np.asarray(total, dtype=np.int64),
+        np.asarray(credit_limit, dtype=np.int64),
+    ))
 
-    total = np.asarray(total, dtype=np.int64)
-    cum = opening_total + cumsum_before(total, first) + total
-    has_limit = credit_limit > 0
-    at_warning = has_limit & (cum * 5 >= credit_limit * 4)
-    at_limit = has_limit & (cum >= credit_limit)
-    warning = at_warning & (cumsum_before(at_warning, first) == 0) & ((opening_flags & 1) == 0)
-    reached = at_limit & (cumsum_before(at_limit, first) == 0) & ((opening_flags & 2) == 0)
-    return PostpaidTotals(cum, warning, reached)
+
+@numba.njit(cache=True, nogil=True)
+def _postpaid(first, opening_total, opening_flags, total, credit_limit):
+    n = first.shape[0]
+    cum, raised = np.empty(n, np.int64), np.empty(n, np.int64)
+    warning, reached = np.zeros(n, np.bool_), np.zeros(n, np.bool_)
+    running, flags, at_warning_before, at_limit_before = np.int64(0), np.int64(0), False, False
+    for k in range(n):
+        if first[k]:
+            running, flags, at_warning_before, at_limit_before = opening_total[k], opening_flags[k], False, False
+        running += total[k]
+        cum[k] = running
+        has_limit = credit_limit[k] > 0
+        at_warning = has_limit and running * 5 >= credit_limit[k] * 4
+        at_limit = has_limit and running >= credit_limit[k]
+        # Once per cycle: the first record at the level, unless an earlier batch raised it.
+        warning[k] = at_warning and not at_warning_before and (opening_flags[k] & 1) == 0
+        reached[k] = at_limit and not at_limit_before and (opening_flags[k] & 2) == 0
+        at_warning_before |= at_warning
+        at_limit_before |= at_limit
+        flags |= np.int64(warning[k]) | (np.int64(reached[k]) << 1)
+        raised[k] = flags
+    return cum, warning, reached, raised
+
+
+def warm_up() -> None:
+    """Loads (or on a first run compiles) the ledgers before the first batch needs them."""
+    one = np.ones(1, dtype=np.bool_)
+    prepaid_ledger(one, np.zeros(1, np.int64), ~one, np.zeros(1, np.int64), np.zeros(1, np.int64), one, 0)
+    postpaid_totals(one, np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64))

@@ -441,9 +441,7 @@ def _postpaid_effects(
                 kind, c_slot[hit], _take_str(record_id, r), start[r], seq[r],
                 threshold=threshold[hit], cycle_total=totals.cycle_total[hit],
             ))
-    flags = open_flags | totals.warning.astype(np.int64) | (totals.limit_reached.astype(np.int64) << 1)
-    flags = _running_or(flags, first)
-    return _PostpaidEffects(c_slot, c_cycle, first, totals.cycle_total, flags, alerts, (c_slot, seq[rows]))
+    return _PostpaidEffects(c_slot, c_cycle, first, totals.cycle_total, totals.raised, alerts, (c_slot, seq[rows]))
 
 
 def _alert_part(
@@ -502,11 +500,6 @@ def _adjustment_events(state: RatingState, reference: Reference, adjustments: pa
         "time": _np(pc.cast(adjustments["time"], TIMESTAMP).cast(pa.int64()), np.int64)[rows],
         "id": _take_str(adjustments["adjustment_id"], rows),
     }
-
-
-def _running_or(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
-    zero = np.zeros(flags.shape[0], dtype=np.int64)
-    return running_max(flags & 1, first, zero) | (running_max((flags >> 1) & 1, first, zero) << 1)
 
 
 def _event_record_ids(

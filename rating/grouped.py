@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-import pandas as pd
 
 
 def group_firsts(keys: list[np.ndarray]) -> np.ndarray:
@@ -22,63 +21,39 @@ def group_firsts(keys: list[np.ndarray]) -> np.ndarray:
     return first
 
 
-def group_ids(first: np.ndarray) -> np.ndarray:
-    return np.cumsum(first) - 1
-
-
 def cumsum_before(values: np.ndarray, first: np.ndarray) -> np.ndarray:
     """Sum of the earlier rows of the same group (exclusive running sum)."""
-    values = np.asarray(values, dtype=np.int64)
-    inclusive = np.cumsum(values)
-    exclusive = inclusive - values
-    start_idx = np.maximum.accumulate(np.where(first, np.arange(first.shape[0]), 0))
-    return exclusive - exclusive[start_idx]
+    return _cumsum_before(np.asarray(values, dtype=np.int64), np.asarray(first, dtype=np.bool_))
 
 
-def previous(values: np.ndarray, first: np.ndarray, initial: np.ndarray) -> np.ndarray:
-    """The previous row's value in the group; ``initial`` (per row) for a group's first row."""
-    out = np.empty_like(values)
-    if values.shape[0]:
-        out[1:] = values[:-1]
-        out[first] = initial[first]
+@numba.njit(cache=True, nogil=True)
+def _cumsum_before(values, first):
+    out = np.empty(values.shape[0], dtype=np.int64)
+    total = np.int64(0)
+    for k in range(values.shape[0]):
+        if first[k]:
+            total = 0
+        out[k] = total
+        total += values[k]
     return out
 
 
-def carried(marker: np.ndarray, present: np.ndarray, first: np.ndarray, initial: np.ndarray) -> np.ndarray:
-    """The latest ``marker`` at or before each row where ``present``; ``initial`` before any."""
-    n = marker.shape[0]
-    idx = np.arange(n)
-    last = np.maximum.accumulate(np.where(present, idx, -1)) if n else idx
-    start_idx = np.maximum.accumulate(np.where(first, idx, 0)) if n else idx
-    valid = last >= start_idx
-    return np.where(valid, marker[np.maximum(last, 0)] if n else marker, initial)
-
-
 def running_max(values: np.ndarray, first: np.ndarray, initial: np.ndarray | None = None) -> np.ndarray:
-    """Running maximum per group (optionally not below ``initial``, given per row).
-
-    Shifting each group above the previous ones lets one ``maximum.accumulate`` serve all
-    groups; when that shift could overflow int64, pandas' grouped cummax does it instead.
-    """
+    """Running maximum per group (not below ``initial``, given per row, when given)."""
     values = np.asarray(values, dtype=np.int64)
-    n = values.shape[0]
-    if n == 0:
-        return values.copy()
-    lo, hi = int(values.min()), int(values.max())
-    span = hi - lo + 1
-    ids = np.cumsum(first) - 1
-    groups = int(ids[-1]) + 1
-    if span * groups < 2**62:
-        shifted = (values - lo) + ids * span
-        out = np.maximum.accumulate(shifted) - ids * span + lo
-    else:
-        out = pd.Series(values).groupby(ids, sort=False).cummax().to_numpy()
-    return out if initial is None else np.maximum(out, initial)
+    floor = np.full(values.shape[0], np.iinfo(np.int64).min, dtype=np.int64) if initial is None \
+        else np.asarray(initial, dtype=np.int64)
+    return _running_max(values, np.asarray(first, dtype=np.bool_), floor)
 
 
-def running_min(values: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Running minimum per group."""
-    return -running_max(-np.asarray(values, dtype=np.int64), first)
+@numba.njit(cache=True, nogil=True)
+def _running_max(values, first, floor):
+    out = np.empty(values.shape[0], dtype=np.int64)
+    top = np.int64(0)
+    for k in range(values.shape[0]):
+        top = values[k] if first[k] else max(top, values[k])
+        out[k] = max(top, floor[k])
+    return out
 
 
 def regrouped(keys: list[np.ndarray], spans: list[int]) -> np.ndarray:

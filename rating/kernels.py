@@ -228,11 +228,15 @@ def _newlines(data, words, found):
 
 def warm_up() -> None:
     """Loads (or on a first run compiles) the kernels before the first batch needs them."""
-    from rating import code_index, grouped, seen_ids  # modules of their own; loaded with the others
+    from rating import balances, code_index, grouped, seen_ids  # modules of their own; loaded with the others
 
     code_index.warm_up()
-    grouped.stable_order(np.zeros(1, dtype=np.int64), 1)
-    grouped.latest_by_key(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), 1)
+    balances.warm_up()
+    one, zero = np.ones(1, dtype=np.bool_), np.zeros(1, dtype=np.int64)
+    grouped.stable_order(zero, 1)
+    grouped.latest_by_key(zero, zero, 1)
+    grouped.running_max(zero, one, zero)
+    grouped.cumsum_before(zero, one)
     newline_positions(b"{}\n" * 9)
     picked(pa.array(["a"]), np.array([0, -1], dtype=np.int64))
     seen_ids.warm_up()
