@@ -61,7 +61,7 @@ from rating.calendar import cycle_numbers, cycle_start_us, local_times, offpeak_
 from rating.catalog import Catalog
 from rating.code_index import CodeIndex
 from rating.classes import longest_prefix_match
-from rating.duplicates import duplicate_flags, key_order, record_keys, remember_rated
+from rating.duplicates import duplicate_flags, record_keys
 from rating.kernels import MAX_CODE_DIGITS, POWERS_OF_TEN, bytes_and_offsets, digit_codes, picked, single_chunk, valid_mask
 from rating.grouped import ascending, cumsum_before, group_firsts, latest_by_key, regrouped, running_max, stable_order
 from rating.money import MONEY_TYPE, micro_from_money_array, money_array
@@ -272,8 +272,7 @@ def rate_batch(
     # Duplicates (rule 1).
     time_wm = running_max(start[order], first_slot, state.watermark_us[o_slot])
     keys = record_keys(code, usage["record_id"], order)
-    k_order = key_order(keys)
-    dup = duplicate_flags(state, keys, k_order, start[order], time_wm, ~closed)
+    dup = duplicate_flags(state, keys, start[order], time_wm, o_slot, ~closed)  # the rated ones remembered
     reason[order[dup]] = _R_DUP
     rated_o = ~closed & ~dup
     r_idx = order[rated_o]  # rated rows in processing order
@@ -333,7 +332,6 @@ def rate_batch(
         state.watermark_cycle[o_slot[last]] = cyc_wm[last]
         state.watermark_us[o_slot[last]] = time_wm[last]
     _update_ring(state, post, c_idx, service, allowance_units)
-    remember_rated(state, keys, k_order, start[order], o_slot, rated_o)
 
     rated = _rated_table(
         usage, reason, known, plan, prepaid, dest_class, zone, roaming, offpeak, billable,

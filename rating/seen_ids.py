@@ -17,8 +17,11 @@ from typing import Callable
 import numba
 import numpy as np
 
+from rating.grouped import stable_order
+
 _MAX_LOAD = 0.7  # linear probing on uniform keys stays short below this
 _MIN_BITS = 10
+_ORDER_BITS = 16  # home-bucket prefix that orders a batch's keys for `SeenIds.checked`
 
 
 @numba.njit(cache=True, nogil=True)
@@ -40,6 +43,36 @@ def _stored(keys: np.ndarray, start: np.ndarray, slot: np.ndarray, used: np.ndar
         start[at] = new_start[i]
         slot[at] = new_slot[i]
     return taken
+
+
+@numba.njit(cache=True, nogil=True)
+def _checked(keys: np.ndarray, start: np.ndarray, slot: np.ndarray, used: np.ndarray, shift: np.uint64,
+             new_keys: np.ndarray, new_start: np.ndarray, new_slot: np.ndarray, floor: np.ndarray,
+             eligible: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.int64]:
+    """In `order` (which keeps the entries of a key in their order), per eligible entry: a
+    repeat when its key is held with a start of at least its `floor`, else stored (a later
+    entry of a key replacing an earlier one). Returns the repeat flags and how many buckets
+    were newly taken."""
+    mask = keys.shape[0] - 1
+    repeat = np.zeros(new_keys.shape[0], dtype=np.bool_)
+    taken = 0
+    for i in order:
+        if not eligible[i]:
+            continue
+        key = new_keys[i]
+        at = np.int64(key >> shift)
+        while used[at] and keys[at] != key:
+            at = (at + 1) & mask
+        if used[at] and start[at] >= floor[i]:
+            repeat[i] = True
+            continue
+        if not used[at]:
+            used[at] = True
+            keys[at] = key
+            taken += 1
+        start[at] = new_start[i]
+        slot[at] = new_slot[i]
+    return repeat, taken
 
 
 @numba.njit(cache=True, nogil=True)
@@ -99,6 +132,34 @@ class SeenIds:
             self._rebuild(self._count + keys.size, expiry)
         self._count += self._store(keys, start, slot)
 
+    def checked(
+        self, keys: np.ndarray, start: np.ndarray, slot: np.ndarray, floor: np.ndarray, eligible: np.ndarray,
+        expiry: Callable[[np.ndarray], np.ndarray],
+    ) -> np.ndarray:
+        """Goes through the entries in order: an eligible one is a repeat when its key is held
+        with a start of at least its `floor`; every other eligible one is remembered at once,
+        so a later entry of the same key is checked against it. Returns the repeat flags.
+
+        One pass, no sort: looking all keys up first and then resolving repeats among the
+        batch's own entries took a sort of the keys and a second pass to remember them.
+        """
+        keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        if keys.size == 0:
+            return np.zeros(0, dtype=np.bool_)
+        if self._count + keys.size > _MAX_LOAD * self._keys.shape[0]:
+            self._rebuild(self._count + keys.size, expiry)
+        # Keys are taken in the order of their home buckets (a counting sort of the top bits,
+        # which keeps a key's entries in their order): the probes then walk the table once
+        # instead of missing the cache at every key.
+        bits = min(self._bits, _ORDER_BITS)
+        order = stable_order((keys >> np.uint64(64 - bits)).astype(np.int64), 1 << bits)
+        repeat, taken = _checked(self._keys, self._start, self._slot, self._used, np.uint64(64 - self._bits), keys,
+                                 np.ascontiguousarray(start, dtype=np.int64), np.ascontiguousarray(slot, dtype=np.int32),
+                                 np.ascontiguousarray(floor, dtype=np.int64), np.ascontiguousarray(eligible, dtype=np.bool_),
+                                 order)
+        self._count += int(taken)
+        return repeat
+
     def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(keys, start, slot) of every entry, in bucket order."""
         used = self._used
@@ -141,3 +202,5 @@ def warm_up() -> None:
     seen = SeenIds()
     seen.add(np.array([1], np.uint64), np.array([0], np.int64), np.array([0], np.int32), lambda s: s)
     seen.lookup(np.array([1, 2], np.uint64))
+    seen.checked(np.array([1], np.uint64), np.array([0], np.int64), np.array([0], np.int32), np.array([0], np.int64),
+                 np.ones(1, np.bool_), lambda s: s)

@@ -46,6 +46,16 @@ def test_same_record_id_beyond_the_dedup_horizon_is_rated_again():
     assert [r["status"] for r in out] == ["rated", "rated", "rated"]
 
 
+def test_same_record_id_exactly_the_dedup_horizon_later_is_still_a_duplicate():
+    # "no more than the horizon before": an hour apart with a one-hour horizon is a duplicate.
+    out = rows(rate([
+        call("r1", POSTPAID, "2026-11-02T08:00:00Z", 60, "33612345678"),
+        call("r2", POSTPAID, "2026-11-02T09:00:00Z", 60, "33612345678"),  # watermark exactly 1 h on
+        call("r1", POSTPAID, "2026-11-02T08:00:00Z", 60, "33612345678"),
+    ], state=RatingState(dedup_horizon_s=3600)))
+    assert [r["status"] for r in out] == ["rated", "rated", "duplicate"]
+
+
 def test_rating_follows_seq_not_input_row_order():
     table = usage_table([
         call("late", NEARLY_EMPTY, PEAK, 600, "441612345678"),

@@ -6,7 +6,7 @@ billed twice, a stale start time misjudges the horizon.
 import pickle
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rating.seen_ids import SeenIds
@@ -36,6 +36,34 @@ def test_lookup_gives_the_newest_start_of_every_key_through_growth(batches, stra
     assert len(seen) == len(newest)
     again = pickle.loads(pickle.dumps(seen))
     assert [a.tolist() for a in again.lookup(np.array(asked, dtype=np.uint64))] == [found.tolist(), start.tolist()]
+
+
+row = st.tuples(keys, st.integers(min_value=0, max_value=10**6), st.integers(min_value=0, max_value=10**6),
+                st.booleans())  # key, start, floor, eligible
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(row, max_size=400), max_size=6))
+@example([[(5, 100, 0, True)], [(5, 200, 100, True), (5, 300, 101, True), (5, 400, 300, True)]])  # floors at a start
+def test_checked_rows_are_repeats_of_a_held_start_at_their_floor_and_the_rest_are_held(batches):
+    # The rule, one row at a time with a dict: what `rating.duplicates` asks of the table.
+    seen = SeenIds()
+    held: dict[int, int] = {}
+    for batch in batches:
+        expected = []
+        for key, start, floor, eligible in batch:
+            repeat = eligible and key in held and held[key] >= floor
+            expected.append(repeat)
+            if eligible and not repeat:
+                held[key] = start
+        columns = list(zip(*batch)) or [(), (), (), ()]
+        repeat = seen.checked(np.array(columns[0], dtype=np.uint64), np.array(columns[1], dtype=np.int64),
+                              np.zeros(len(batch), np.int32), np.array(columns[2], dtype=np.int64),
+                              np.array(columns[3], dtype=np.bool_), never_expires)
+        assert repeat.tolist() == expected
+    found, start = seen.lookup(np.array(list(held), dtype=np.uint64))
+    assert found.all() and start.tolist() == list(held.values())
+    assert len(seen) == len(held)
 
 
 def test_entries_past_their_slots_expiry_are_dropped_when_the_table_fills_and_live_ones_kept():
