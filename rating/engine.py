@@ -62,7 +62,7 @@ from rating.catalog import Catalog
 from rating.code_index import CodeIndex
 from rating.classes import longest_prefix_match
 from rating.duplicates import duplicate_flags, record_keys
-from rating.kernels import MAX_CODE_DIGITS, POWERS_OF_TEN, bytes_and_offsets, digit_codes, picked, single_chunk, valid_mask
+from rating.kernels import MAX_CODE_DIGITS, POWERS_OF_TEN, add_at, bytes_and_offsets, digit_codes, picked, single_chunk, valid_mask
 from rating.grouped import ascending, cumsum_before, group_firsts, latest_by_key, regrouped, running_max, stable_order
 from rating.money import MONEY_TYPE, micro_from_money_array, money_array
 from rating.prices import DATA, SERVICE_NAMES, SMS, VOICE, PlanTable, charges_micro, plan_table, tax_micro
@@ -540,7 +540,10 @@ def _update_ring(
     state.cycle_total[g_slot, g_ring] = post.cycle_total[g]
     state.alerted[g_slot, g_ring] = post.flags[g]
     w = np.flatnonzero(window)
-    np.add.at(state.used, (c_slot[w], (c_cycle[w] & 1).astype(np.int64), service[rows[w]]), allowance_units[rows[w]])
+    used = state.used.view()
+    used.shape = (-1,)  # a flat view of used[slot, ring, service] (an error, never a silent copy)
+    flat = (c_slot[w] * 2 + (c_cycle[w] & 1)) * 3 + service[rows[w]]
+    add_at(used, flat.astype(np.int64), allowance_units[rows[w]].astype(np.int64))
 
 
 def _msisdn_of(state: RatingState, slots: np.ndarray) -> pa.Array:
