@@ -77,6 +77,15 @@ def test_record_larger_than_the_allowance_left_is_split():
     assert (out[1]["charge"], out[1]["tax"], out[1]["total"]) == (D("0.09"), D("0.018"), D("0.108"))
 
 
+def test_allowance_used_by_every_record_of_an_earlier_batch_counts_in_the_next():
+    state = RatingState()
+    rate([call("r1", POSTPAID, "2026-11-02T08:00:00Z", 9000, "441612345678"),
+          call("r2", POSTPAID, "2026-11-02T09:00:00Z", 8990, "441612345678")], state=state)
+    later = rows(rate([call("r3", POSTPAID, MONDAY_PEAK, 70, "441612345678")], state=state, first_seq=2))[0]
+    # 18000 s - (9000 + 8990) s used in the first batch = 10 s free; 60 s charged
+    assert (later["allowance_units"], later["charged_units"]) == (10, 60)
+
+
 def test_premium_never_uses_the_allowance_unless_listed():
     row = one(call("r", POSTPAID, MONDAY_PEAK, 61, "449012345"))
     # 1.50 x 61/60 x 0.9 = 1.3725
