@@ -20,8 +20,8 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
 import bytewax.operators as op
+import numba
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from bytewax.dataflow import Dataflow, Stream
@@ -363,13 +363,8 @@ class PendingAdjustments:
         if due.size == 0:
             return None
         candidates = self.pending.take(due)
-        rows = np.flatnonzero(pc.is_in(usage["msisdn"], value_set=pc.unique(candidates["msisdn"])).to_numpy(zero_copy_only=False))
-        if rows.size == 0:
-            return None
-        found = placement_rows(usage["msisdn"].take(rows), usage["start_time"].take(rows),
-                               candidates["msisdn"], candidates["time"])
         target = np.full(self.pending.num_rows, -1, dtype=np.int64)
-        target[due] = np.where(found >= 0, rows[np.maximum(found, 0)], -1)
+        target[due] = placement_rows(usage["msisdn"], usage["start_time"], candidates["msisdn"], candidates["time"])
         taken = np.flatnonzero(target >= 0)
         if taken.size == 0:
             return None
@@ -444,31 +439,38 @@ def placement_rows(usage_msisdn: pa.ChunkedArray, usage_start: pa.ChunkedArray,
     """For each adjustment, the first usage row (input order) of its msisdn starting at or
     after the adjustment's time, or -1 when no row of this batch qualifies.
 
-    Vectorised: per msisdn, the running maximum of `start_time` in input order first reaches
-    an adjustment's time exactly at that row, so one sort of rows and adjustments together by
-    (msisdn, time, adjustment first on a tie) finds every target at once.
+    One compiled pass over the rows in input order: each row takes its subscriber's waiting
+    adjustments (in time order) that are due by its start. The rows' msisdns are matched to
+    the adjustments' few distinct ones by one hash lookup each.
     """
-    n_usage, n_adjustments = len(usage_msisdn), len(adjustment_msisdn)
-    names = pa.chunked_array([*pa.chunked_array(usage_msisdn).chunks, *pa.chunked_array(adjustment_msisdn).chunks],
-                             pa.string())
-    code = pc.dictionary_encode(names).combine_chunks().indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    usage_code = code[:n_usage]
+    names = pc.unique(pa.chunked_array(adjustment_msisdn, pa.string()))
+    usage_of = pc.fill_null(pc.index_in(usage_msisdn, value_set=names), -1).to_numpy(zero_copy_only=False)
+    adjustment_of = pc.index_in(adjustment_msisdn, value_set=names).to_numpy(zero_copy_only=False).astype(np.int64)
     start = pc.cast(usage_start, pa.int64()).to_numpy(zero_copy_only=False)
-    running_max = pd.Series(start).groupby(usage_code).cummax().to_numpy()
     time = pc.cast(adjustment_time, pa.int64()).to_numpy(zero_copy_only=False)
-    is_row = np.concatenate([np.ones(n_usage, np.int8), np.zeros(n_adjustments, np.int8)])
-    index = np.concatenate([np.arange(n_usage), np.arange(n_adjustments)])
-    value = np.concatenate([running_max, time])
-    order = np.lexsort((is_row, value, code))  # by msisdn, then time, adjustments before rows on a tie
-    position = np.arange(order.size)
-    next_row = np.minimum.accumulate(np.where(is_row[order] == 1, position, order.size)[::-1])[::-1]
-    target = np.full(n_adjustments, -1, dtype=np.int64)
-    adjustments_at = np.flatnonzero(is_row[order] == 0)
-    following = next_row[adjustments_at]
-    found = following < order.size
-    same_msisdn = np.zeros(adjustments_at.size, dtype=bool)
-    same_msisdn[found] = code[order[following[found]]] == code[order[adjustments_at[found]]]
-    target[index[order[adjustments_at[same_msisdn]]]] = index[order[following[same_msisdn]]]
+    by_time = np.lexsort((time, adjustment_of))  # per msisdn in time order; ties keep their order
+    return _first_rows_due(usage_of.astype(np.int64), start.astype(np.int64), adjustment_of[by_time],
+                           time[by_time].astype(np.int64), by_time.astype(np.int64), len(names))
+
+
+@numba.njit(cache=True, nogil=True)
+def _first_rows_due(usage_of, start, adjustment_of, time, by_time, names):
+    begin = np.zeros(names + 1, dtype=np.int64)  # each msisdn's adjustments: a run of the sorted ones
+    for k in adjustment_of:
+        begin[k + 1] += 1
+    for k in range(names):
+        begin[k + 1] += begin[k]
+    target = np.full(adjustment_of.shape[0], -1, dtype=np.int64)
+    waiting = begin[:names].copy()
+    for row in range(usage_of.shape[0]):
+        k = usage_of[row]
+        if k < 0:
+            continue
+        p = waiting[k]
+        while p < begin[k + 1] and time[p] <= start[row]:
+            target[by_time[p]] = row
+            p += 1
+        waiting[k] = p
     return target
 
 
@@ -526,6 +528,9 @@ def rated_stream(
     keys = worker_keys(workers, workers, "shard")
     works = op.flat_map("split_by_shard", parsed, lambda p: shard_works(p, workers, keys, every_shard=True))
     pending = pending_by_shard(adjustments, workers) if adjustments is not None else {}
+    if pending:  # its loop compiled (or loaded) now, not in the first batch
+        one = pa.chunked_array([pa.array(["1"])])
+        placement_rows(one, adjustments["time"].slice(0, 1), one, adjustments["time"].slice(0, 1))
     rated = op.stateful_batch("rate", works, lambda _: FileRatingLogic(reference, pending.get))
     return op.key_rm("unkey_rated", rated)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.rating_flow import placement_rows
 
@@ -18,8 +20,9 @@ def at(minutes: int) -> dt.datetime:
 def targets(usage: list[tuple[str, int]], adjustments: list[tuple[str, int]]) -> list[int]:
     ts = pa.timestamp("us", tz="UTC")
     return placement_rows(
-        pa.chunked_array([pa.array([m for m, _ in usage])]), pa.chunked_array([pa.array([at(t) for _, t in usage], ts)]),
-        pa.chunked_array([pa.array([m for m, _ in adjustments])]),
+        pa.chunked_array([pa.array([m for m, _ in usage], pa.string())]),
+        pa.chunked_array([pa.array([at(t) for _, t in usage], ts)]),
+        pa.chunked_array([pa.array([m for m, _ in adjustments], pa.string())]),
         pa.chunked_array([pa.array([at(t) for _, t in adjustments], ts)]),
     ).tolist()
 
@@ -43,3 +46,12 @@ def test_other_subscribers_rows_never_take_an_adjustment() -> None:
 
 def test_adjustment_after_every_record_stays_pending() -> None:
     assert targets([("A", 10)], [("A", 11), ("C", 0)]) == [-1, -1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(usage=st.lists(st.tuples(st.sampled_from("ABC"), st.integers(0, 30)), max_size=30),
+       adjustments=st.lists(st.tuples(st.sampled_from("ABD"), st.integers(0, 30)), max_size=10))
+def test_each_adjustment_takes_the_first_row_of_its_subscriber_at_or_after_its_time(usage, adjustments) -> None:
+    expected = [next((i for i, (m, t) in enumerate(usage) if m == msisdn and t >= time), -1)
+                for msisdn, time in adjustments]
+    assert targets(usage, adjustments) == expected
