@@ -9,6 +9,8 @@ Money stays exact on the way out: decimal columns are written as decimal strings
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -343,31 +345,65 @@ def interleaved_text(parts: list[EncodedPiece], buffer: np.ndarray) -> tuple[mem
 
 
 class _NdjsonPartition(StatefulSinkPartition[list[EncodedPiece], None]):
+    """Merges and writes each batch on a thread of its own, in the order given.
+
+    The worker that writes also parses and rates; merging and writing a batch (~50 ms for
+    100,000 lines) held it up, and the batches it could not get to piled up into a tail
+    at the end of the file (0.25 s in a 2 s run). The merge and the write release the GIL.
+    """
+
     def __init__(self, path: Path, counts: dict[str, int]) -> None:
         self._file = path.open("wb")
         self._counts = counts
         # The merged text of a batch, reused: a new buffer of ~25 MB a batch cost as much
         # in first-touch page faults as the copying into it.
         self._buffer = np.empty(0, dtype=np.uint8)
+        self._waiting: queue.Queue[list[EncodedPiece] | None] = queue.Queue()
+        self._failure: BaseException | None = None
+        self._writer = threading.Thread(target=self._write_waiting, name="rated-ndjson-writer", daemon=True)
+        self._writer.start()
 
     def write_batch(self, values: list[list[EncodedPiece]]) -> None:
+        self._raise_failure()
         for pieces in values:
-            parts = [p for p in pieces if len(p.lines)]
-            if len(parts) == 1:
-                self._file.write(text_bytes(parts[0].lines))
-            elif parts:
-                text, self._buffer = interleaved_text(parts, self._buffer)
-                self._file.write(text)
+            self._waiting.put(pieces)
             for piece in pieces:
                 for name, count in piece.counts.items():
                     self._counts[name] = self._counts.get(name, 0) + count
 
     def snapshot(self) -> None:
+        self._waiting.join()
+        self._raise_failure()
         self._file.flush()
         return None
 
     def close(self) -> None:
+        self._waiting.put(None)
+        self._writer.join()
         self._file.close()
+        self._raise_failure()
+
+    def _write_waiting(self) -> None:
+        while (pieces := self._waiting.get()) is not None:
+            try:
+                if self._failure is None:  # after a failure the rest is not written
+                    self._write(pieces)
+            except BaseException as exc:  # handed to the worker at its next call
+                self._failure = exc
+            finally:
+                self._waiting.task_done()
+
+    def _write(self, pieces: list[EncodedPiece]) -> None:
+        parts = [p for p in pieces if len(p.lines)]
+        if len(parts) == 1:
+            self._file.write(text_bytes(parts[0].lines))
+        elif parts:
+            text, self._buffer = interleaved_text(parts, self._buffer)
+            self._file.write(text)
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
 
 class RatedNdjsonSink(FixedPartitionedSink[list[EncodedPiece], None]):

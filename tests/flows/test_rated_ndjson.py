@@ -6,12 +6,13 @@ import json
 from decimal import Decimal
 
 import pyarrow as pa
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import numpy as np
 
-from flows.rated_ndjson import EncodedPiece, interleaved_text, json_texts, ndjson_lines, rated_lines
+from flows.rated_ndjson import EncodedPiece, RatedNdjsonSink, interleaved_text, json_texts, ndjson_lines, rated_lines
 
 
 @given(st.lists(st.one_of(st.none(), st.text()), max_size=30))
@@ -208,3 +209,40 @@ def test_a_batchs_pieces_are_written_in_position_order(lines: list[tuple[int, st
         pieces.append(EncodedPiece(0, 4, pa.array([t for _, t in mine], pa.string()), np.array([p for p, _ in mine]), {}))
     text, _ = interleaved_text(pieces, np.empty(3, dtype=np.uint8))
     assert bytes(text).decode() == "".join(f"{t}\n" for _, t in lines)
+
+
+def one_line_batch(batch_id: int, text: str) -> list[EncodedPiece]:
+    return [EncodedPiece(batch_id, 1, pa.array([text], pa.string()), np.array([batch_id]), {"in": 1})]
+
+
+def test_the_writer_writes_batches_in_the_order_given_and_counts_them(tmp_path) -> None:
+    path = tmp_path / "rated.ndjson"
+    counts: dict[str, int] = {}
+    writer = RatedNdjsonSink(path, counts).build_part("out", f"{path.name}:0000", None)
+    writer.write_batch([one_line_batch(k, f"{k}\n") for k in range(50)])
+    writer.snapshot()  # everything handed over is on disk now
+    assert path.read_text() == "".join(f"{k}\n" for k in range(50))
+    writer.write_batch([one_line_batch(50, "50\n")])
+    writer.close()
+    assert path.read_text().splitlines()[-1] == "50" and counts == {"in": 51}
+
+
+class BrokenFile:
+    def write(self, data) -> int:
+        raise OSError(28, "No space left on device")
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_failed_write_is_raised_to_the_flow_not_lost(tmp_path) -> None:
+    path = tmp_path / "rated.ndjson"
+    writer = RatedNdjsonSink(path, {}).build_part("out", f"{path.name}:0000", None)
+    writer._file.close()
+    writer._file = BrokenFile()  # the disk fills up under the writer's thread
+    writer.write_batch([one_line_batch(0, "0\n")])
+    with pytest.raises(OSError, match="No space left"):
+        writer.close()
