@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -34,15 +35,21 @@ class LocalTimes:
 
 def local_times(utc_us: np.ndarray, timezone: str) -> LocalTimes:
     """Local wall-clock parts of UTC microsecond instants."""
-    days, rem = np.divmod(local_wall_clock_us(utc_us, timezone), _DAY_S * 1_000_000)
-    year, month, day = civil_dates(days)
-    return LocalTimes(
-        weekday=((days + 3) % 7).astype(np.int8),  # 1970-01-01 was a Thursday
-        second_of_day=(rem // 1_000_000).astype(np.int32),
-        year=year,
-        month=month,
-        day=day,
-    )
+    return LocalTimes(*_local_parts(local_wall_clock_us(utc_us, timezone)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _local_parts(local_us):
+    """(weekday, second of day, year, month, day) of local wall-clock microseconds, one pass."""
+    n = local_us.shape[0]
+    weekday, second = np.empty(n, np.int8), np.empty(n, np.int32)
+    year, month, day = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.int32)
+    for i in range(n):
+        days, rem = divmod(local_us[i], _DAY_S * 1_000_000)  # floor division, as numpy's
+        weekday[i] = (days + 3) % 7  # 1970-01-01 was a Thursday
+        second[i] = rem // 1_000_000
+        year[i], month[i], day[i] = _civil(days)
+    return weekday, second, year, month, day
 
 
 def local_wall_clock_us(utc_us: np.ndarray, timezone: str) -> np.ndarray:
@@ -108,16 +115,29 @@ def civil_dates(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     year, in 400-year eras. One pass of integer arithmetic; pandas' field accessors convert
     the time zone again for each field and cost three times as much.
     """
-    z = np.asarray(days, dtype=np.int64) + 719_468  # days since 0000-03-01
-    era = z // 146_097
+    days = np.asarray(days, dtype=np.int64)
+    year, month, day = np.empty(days.shape[0], np.int32), np.empty(days.shape[0], np.int32), np.empty(days.shape[0], np.int32)
+    _civil_dates(days, year, month, day)
+    return year, month, day
+
+
+@numba.njit(cache=True, nogil=True)
+def _civil_dates(days, year, month, day):
+    for i in range(days.shape[0]):
+        year[i], month[i], day[i] = _civil(days[i])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _civil(days):
+    z = days + 719_468  # days since 0000-03-01
+    era = z // 146_097  # floor division, also before year 0
     doe = z - era * 146_097  # day of era, 0..146096
     yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365  # year of era, 0..399
     doy = doe - (365 * yoe + yoe // 4 - yoe // 100)  # day of the March-based year, 0..365
     mp = (5 * doy + 2) // 153  # March-based month, 0..11
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = np.where(mp < 10, mp + 3, mp - 9)
-    year = yoe + era * 400 + (month <= 2)
-    return year.astype(np.int32), month.astype(np.int32), day.astype(np.int32)
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (1 if m <= 2 else 0), m, d
 
 
 def offpeak_mask(times: LocalTimes, bands: tuple[OffpeakBand, ...]) -> np.ndarray:
@@ -148,7 +168,7 @@ def cycle_start_us(cycle: np.ndarray, cycle_day: np.ndarray, timezone: str) -> n
     cycle_day = np.asarray(cycle_day, dtype=np.int64)
     if cycle.size == 0:
         return np.zeros(0, dtype=np.int64)
-    uniq, inverse = np.unique(cycle * 32 + cycle_day, return_inverse=True)
+    uniq, inverse = _distinct(cycle * 32 + cycle_day)
     cache = _CYCLE_STARTS.setdefault(timezone, {})
     if len(cache) > 100_000:  # (month, cycle day) pairs seen: never near this in practice
         cache.clear()
@@ -163,6 +183,21 @@ def cycle_start_us(cycle: np.ndarray, cycle_day: np.ndarray, timezone: str) -> n
         cache.update(zip(missing, local.tz_convert("UTC").as_unit("us").asi8.tolist()))
     starts = np.array([cache[p] for p in uniq.tolist()], dtype=np.int64)
     return starts[inverse]
+
+
+def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct keys ascending, each key's place among them), as `np.unique` gives them;
+    a mark per key in their range when it is narrow (a batch spans a few months), no sort."""
+    lo = int(keys.min())
+    span = int(keys.max()) - lo + 1
+    if span > 4 * keys.shape[0] + 1024:
+        return np.unique(keys, return_inverse=True)
+    present = np.zeros(span, dtype=bool)
+    present[keys - lo] = True
+    distinct = np.flatnonzero(present)
+    place = np.zeros(span, dtype=np.int64)
+    place[distinct] = np.arange(distinct.size)
+    return distinct + lo, place[keys - lo]
 
 
 # Cycle starts by time zone and (month number x 32 + cycle day): a few hundred entries.

@@ -236,10 +236,12 @@ def _newlines(data, words, found):
 
 def warm_up() -> None:
     """Loads (or on a first run compiles) the kernels before the first batch needs them."""
-    from rating import balances, code_index, grouped, seen_ids  # modules of their own; loaded with the others
+    from rating import balances, calendar, code_index, grouped, seen_ids  # modules of their own; loaded with the others
 
     code_index.warm_up()
     balances.warm_up()
+    calendar.local_times(np.zeros(1, dtype=np.int64), "UTC")
+    calendar.civil_dates(np.zeros(1, dtype=np.int64))
     one, zero = np.ones(1, dtype=np.bool_), np.zeros(1, dtype=np.int64)
     grouped.stable_order(zero, 1)
     grouped.latest_by_key(zero, zero, 1)
