@@ -358,7 +358,8 @@ class _NdjsonPartition(StatefulSinkPartition[list[EncodedPiece], None]):
         # The merged text of a batch, reused: a new buffer of ~25 MB a batch cost as much
         # in first-touch page faults as the copying into it.
         self._buffer = np.empty(0, dtype=np.uint8)
-        self._waiting: queue.Queue[list[EncodedPiece] | None] = queue.Queue()
+        # A few batches may wait (each ~60 MB of lines); then the worker waits for the disk.
+        self._waiting: queue.Queue[list[EncodedPiece] | None] = queue.Queue(maxsize=4)
         self._failure: BaseException | None = None
         self._writer = threading.Thread(target=self._write_waiting, name="rated-ndjson-writer", daemon=True)
         self._writer.start()

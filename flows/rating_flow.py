@@ -529,8 +529,8 @@ def rated_stream(
     works = op.flat_map("split_by_shard", parsed, lambda p: shard_works(p, workers, keys, every_shard=True))
     pending = pending_by_shard(adjustments, workers) if adjustments is not None else {}
     if pending:  # its loop compiled (or loaded) now, not in the first batch
-        one = pa.chunked_array([pa.array(["1"])])
-        placement_rows(one, adjustments["time"].slice(0, 1), one, adjustments["time"].slice(0, 1))
+        one, at = pa.chunked_array([pa.array(["1"])]), pa.chunked_array([pa.array([0], pa.timestamp("us", tz="UTC"))])
+        placement_rows(one, at, one, at)
     rated = op.stateful_batch("rate", works, lambda _: FileRatingLogic(reference, pending.get))
     return op.key_rm("unkey_rated", rated)
 

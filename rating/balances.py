@@ -1,11 +1,11 @@
-"""Prepaid balances and postpaid cycle totals (SPEC rules 7 and 8), vectorised.
+"""Prepaid balances and postpaid cycle totals (SPEC rules 7 and 8), over columnar events.
 
 Prepaid, per subscriber in processing order: the balance (tax inclusive) is debited each
 rated record's ``total`` and credited each adjustment's ``amount``. It never goes below 0:
-``b_k = max(b_(k-1) + credit_k - debit_k, 0)`` from the opening balance. The part of a debit
-the balance could not cover is ``unfunded``. A debit with ``unfunded > 0`` blocks the subscriber; while
-blocked the balance is 0, so later usage is unfunded in full; an adjustment with
-``amount > 0`` unblocks. A negative adjustment lowers the balance (not below 0) without
+``b_k = max(b_(k-1) + credit_k - debit_k, 0)`` from the opening balance. The part of a
+debit the balance could not cover is ``unfunded``. A debit with ``unfunded > 0`` blocks the
+subscriber; while blocked the balance is 0, so later usage is unfunded in full; an
+adjustment with ``amount > 0`` unblocks. A negative adjustment lowers the balance (not below 0) without
 blocking. Alerts: ``prepaid_cutoff`` when a debit blocks a subscriber that was not blocked;
 ``low_balance`` when an event takes the balance from ``>= threshold`` to ``< threshold``
 (threshold > 0; the same record may raise both).

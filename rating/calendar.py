@@ -116,7 +116,7 @@ def civil_dates(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     the time zone again for each field and cost three times as much.
     """
     days = np.asarray(days, dtype=np.int64)
-    year, month, day = np.empty(days.shape[0], np.int32), np.empty(days.shape[0], np.int32), np.empty(days.shape[0], np.int32)
+    year, month, day = (np.empty(days.shape[0], np.int32) for _ in range(3))
     _civil_dates(days, year, month, day)
     return year, month, day
 

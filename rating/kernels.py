@@ -52,6 +52,18 @@ def valid_mask(values: pa.Array) -> np.ndarray:
     return values.is_valid().to_numpy(zero_copy_only=False)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _digits_after(lead: np.int64, data: np.ndarray, start: int, end: int) -> np.int64:
+    """`lead` followed by the ASCII digits data[start:end], as a number; -1 at a non-digit."""
+    value = lead
+    for j in range(start, end):
+        digit = np.int64(data[j]) - 48
+        if digit < 0 or digit > 9:
+            return np.int64(-1)
+        value = value * 10 + digit
+    return value
+
+
 @numba.njit(cache=True, nogil=True)
 def digit_codes(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """int64 of "1" followed by each string's digits; -1 unless 1-18 ASCII digits and valid."""
@@ -59,17 +71,8 @@ def digit_codes(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray) -> np.
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
         start, end = offsets[i], offsets[i + 1]
-        if not valid[i] or end - start < 1 or end - start > MAX_CODE_DIGITS:
-            out[i] = -1
-            continue
-        code = np.int64(1)
-        for j in range(start, end):
-            digit = np.int64(data[j]) - 48
-            if digit < 0 or digit > 9:
-                code = -1
-                break
-            code = code * 10 + digit
-        out[i] = code
+        valid_size = valid[i] and 1 <= end - start <= MAX_CODE_DIGITS
+        out[i] = _digits_after(np.int64(1), data, start, end) if valid_size else -1
     return out
 
 
@@ -81,13 +84,7 @@ def tail_moduli(data: np.ndarray, offsets: np.ndarray, digits: int, modulus: int
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
         start, end = max(offsets[i], offsets[i + 1] - digits), offsets[i + 1]
-        value = np.int64(0) if end > start else np.int64(-1)
-        for j in range(start, end):
-            digit = np.int64(data[j]) - 48
-            if digit < 0 or digit > 9:
-                value = -1
-                break
-            value = value * 10 + digit
+        value = _digits_after(np.int64(0), data, start, end) if end > start else -1
         out[i] = value % modulus if value >= 0 else -1
     return out
 

@@ -24,21 +24,27 @@ _MIN_BITS = 10
 _ORDER_BITS = 16  # home-bucket prefix that orders a batch's keys for `SeenIds.checked`
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _bucket(keys: np.ndarray, used: np.ndarray, shift: np.uint64, key: np.uint64) -> np.int64:
+    """The bucket holding `key`, or the empty one where it would go (linear probing)."""
+    mask = keys.shape[0] - 1
+    at = np.int64(key >> shift)
+    while used[at] and keys[at] != key:
+        at = (at + 1) & mask
+    return at
+
+
 @numba.njit(cache=True, nogil=True)
 def _stored(keys: np.ndarray, start: np.ndarray, slot: np.ndarray, used: np.ndarray, shift: np.uint64,
             new_keys: np.ndarray, new_start: np.ndarray, new_slot: np.ndarray) -> np.int64:
     """Puts each entry in its key's bucket, a later one replacing an earlier one of the same
     key; returns how many buckets were newly taken."""
-    mask = keys.shape[0] - 1
     taken = 0
     for i in range(new_keys.shape[0]):
-        key = new_keys[i]
-        at = np.int64(key >> shift)
-        while used[at] and keys[at] != key:
-            at = (at + 1) & mask
+        at = _bucket(keys, used, shift, new_keys[i])
         if not used[at]:
             used[at] = True
-            keys[at] = key
+            keys[at] = new_keys[i]
             taken += 1
         start[at] = new_start[i]
         slot[at] = new_slot[i]
@@ -53,22 +59,18 @@ def _checked(keys: np.ndarray, start: np.ndarray, slot: np.ndarray, used: np.nda
     repeat when its key is held with a start of at least its `floor`, else stored (a later
     entry of a key replacing an earlier one). Returns the repeat flags and how many buckets
     were newly taken."""
-    mask = keys.shape[0] - 1
     repeat = np.zeros(new_keys.shape[0], dtype=np.bool_)
     taken = 0
     for i in order:
         if not eligible[i]:
             continue
-        key = new_keys[i]
-        at = np.int64(key >> shift)
-        while used[at] and keys[at] != key:
-            at = (at + 1) & mask
+        at = _bucket(keys, used, shift, new_keys[i])
         if used[at] and start[at] >= floor[i]:
             repeat[i] = True
             continue
         if not used[at]:
             used[at] = True
-            keys[at] = key
+            keys[at] = new_keys[i]
             taken += 1
         start[at] = new_start[i]
         slot[at] = new_slot[i]
@@ -78,18 +80,13 @@ def _checked(keys: np.ndarray, start: np.ndarray, slot: np.ndarray, used: np.nda
 @numba.njit(cache=True, nogil=True)
 def _found(keys: np.ndarray, start: np.ndarray, used: np.ndarray, shift: np.uint64,
            asked: np.ndarray, no_time: np.int64) -> tuple[np.ndarray, np.ndarray]:
-    mask = keys.shape[0] - 1
     found = np.zeros(asked.shape[0], dtype=np.bool_)
     when = np.full(asked.shape[0], no_time, dtype=np.int64)
     for i in range(asked.shape[0]):
-        key = asked[i]
-        at = np.int64(key >> shift)
-        while used[at]:
-            if keys[at] == key:
-                found[i] = True
-                when[i] = start[at]
-                break
-            at = (at + 1) & mask
+        at = _bucket(keys, used, shift, asked[i])
+        if used[at]:
+            found[i] = True
+            when[i] = start[at]
     return found, when
 
 
@@ -140,8 +137,9 @@ class SeenIds:
         with a start of at least its `floor`; every other eligible one is remembered at once,
         so a later entry of the same key is checked against it. Returns the repeat flags.
 
-        One pass, no sort: looking all keys up first and then resolving repeats among the
-        batch's own entries took a sort of the keys and a second pass to remember them.
+        One compiled pass: looking all keys up first, then resolving repeats among the batch's
+        own entries, took a sort of the keys, a fixpoint of running maxima and a second pass
+        to remember the rated ones.
         """
         keys = np.ascontiguousarray(keys, dtype=np.uint64)
         if keys.size == 0:
@@ -149,8 +147,9 @@ class SeenIds:
         if self._count + keys.size > _MAX_LOAD * self._keys.shape[0]:
             self._rebuild(self._count + keys.size, expiry)
         # Keys are taken in the order of their home buckets (a counting sort of the top bits,
-        # which keeps a key's entries in their order): the probes then walk the table once
-        # instead of missing the cache at every key.
+        # which keeps a key's entries in their order), so the probes walk the table in one
+        # direction: a million-row call against two million ids took 1.43 s against 1.51 s
+        # in arrival order (one run each); no difference on smaller tables.
         bits = min(self._bits, _ORDER_BITS)
         order = stable_order((keys >> np.uint64(64 - bits)).astype(np.int64), 1 << bits)
         repeat, taken = _checked(self._keys, self._start, self._slot, self._used, np.uint64(64 - self._bits), keys,
