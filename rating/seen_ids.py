@@ -34,6 +34,19 @@ def _bucket(keys: np.ndarray, used: np.ndarray, shift: np.uint64, key: np.uint64
     return at
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _put(keys: np.ndarray, start: np.ndarray, slot: np.ndarray, used: np.ndarray, at: np.int64, key: np.uint64,
+         when: np.int64, where: np.int32) -> np.int64:
+    """Holds `key` in bucket `at` (its own or the empty one `_bucket` found) with its start
+    and slot; 1 if the bucket was empty."""
+    taken = np.int64(0) if used[at] else np.int64(1)
+    used[at] = True
+    keys[at] = key
+    start[at] = when
+    slot[at] = where
+    return taken
+
+
 @numba.njit(cache=True, nogil=True)
 def _stored(keys: np.ndarray, start: np.ndarray, slot: np.ndarray, used: np.ndarray, shift: np.uint64,
             new_keys: np.ndarray, new_start: np.ndarray, new_slot: np.ndarray) -> np.int64:
@@ -42,12 +55,7 @@ def _stored(keys: np.ndarray, start: np.ndarray, slot: np.ndarray, used: np.ndar
     taken = 0
     for i in range(new_keys.shape[0]):
         at = _bucket(keys, used, shift, new_keys[i])
-        if not used[at]:
-            used[at] = True
-            keys[at] = new_keys[i]
-            taken += 1
-        start[at] = new_start[i]
-        slot[at] = new_slot[i]
+        taken += _put(keys, start, slot, used, at, new_keys[i], new_start[i], new_slot[i])
     return taken
 
 
@@ -67,13 +75,8 @@ def _checked(keys: np.ndarray, start: np.ndarray, slot: np.ndarray, used: np.nda
         at = _bucket(keys, used, shift, new_keys[i])
         if used[at] and start[at] >= floor[i]:
             repeat[i] = True
-            continue
-        if not used[at]:
-            used[at] = True
-            keys[at] = new_keys[i]
-            taken += 1
-        start[at] = new_start[i]
-        slot[at] = new_slot[i]
+        else:
+            taken += _put(keys, start, slot, used, at, new_keys[i], new_start[i], new_slot[i])
     return repeat, taken
 
 
