@@ -357,8 +357,7 @@ class PendingAdjustments:
         order), with `before_row`; they are pending no more."""
         if not self.pending.num_rows or not usage.num_rows:
             return None
-        # Only an adjustment no later than the batch's latest record can be due, and only
-        # its subscriber's rows can take it: placing those is placing all, on a few rows.
+        # Only an adjustment no later than the batch's latest record can be due.
         due = np.flatnonzero(pc.less_equal(self.pending["time"], pc.max(usage["start_time"])).to_numpy(zero_copy_only=False))
         if due.size == 0:
             return None

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from rating.catalog import OffpeakBand
+from rating.grouped import distinct_places
 
 _DAY_S = 86_400
 
@@ -168,7 +169,7 @@ def cycle_start_us(cycle: np.ndarray, cycle_day: np.ndarray, timezone: str) -> n
     cycle_day = np.asarray(cycle_day, dtype=np.int64)
     if cycle.size == 0:
         return np.zeros(0, dtype=np.int64)
-    uniq, inverse = _distinct(cycle * 32 + cycle_day)
+    uniq, inverse = distinct_places(cycle * 32 + cycle_day)  # a batch spans a few months: no sort
     cache = _CYCLE_STARTS.setdefault(timezone, {})
     if len(cache) > 100_000:  # (month, cycle day) pairs seen: never near this in practice
         cache.clear()
@@ -183,21 +184,6 @@ def cycle_start_us(cycle: np.ndarray, cycle_day: np.ndarray, timezone: str) -> n
         cache.update(zip(missing, local.tz_convert("UTC").as_unit("us").asi8.tolist()))
     starts = np.array([cache[p] for p in uniq.tolist()], dtype=np.int64)
     return starts[inverse]
-
-
-def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct keys ascending, each key's place among them), as `np.unique` gives them;
-    a mark per key in their range when it is narrow (a batch spans a few months), no sort."""
-    lo = int(keys.min())
-    span = int(keys.max()) - lo + 1
-    if span > 4 * keys.shape[0] + 1024:
-        return np.unique(keys, return_inverse=True)
-    present = np.zeros(span, dtype=bool)
-    present[keys - lo] = True
-    distinct = np.flatnonzero(present)
-    place = np.zeros(span, dtype=np.int64)
-    place[distinct] = np.arange(distinct.size)
-    return distinct + lo, place[keys - lo]
 
 
 # Cycle starts by time zone and (month number x 32 + cycle day): a few hundred entries.

@@ -66,7 +66,9 @@ from rating.code_index import CodeIndex
 from rating.classes import longest_prefix_match
 from rating.duplicates import duplicate_flags, record_keys
 from rating.kernels import MAX_CODE_DIGITS, POWERS_OF_TEN, add_at, bytes_and_offsets, digit_codes, picked, single_chunk, valid_mask
-from rating.grouped import ascending, cumsum_before, group_firsts, latest_by_key, regrouped, running_max, stable_order
+from rating.grouped import (
+    ascending, cumsum_before, distinct_places, group_firsts, latest_by_key, regrouped, running_max, stable_order,
+)
 from rating.money import MONEY_TYPE, micro_from_money_array, money_array
 from rating.prices import DATA, SERVICE_NAMES, SMS, VOICE, PlanTable, charges_micro, plan_table, tax_micro
 from rating.records import NETWORK_SCHEMA, TIMESTAMP, Subscribers
@@ -471,16 +473,13 @@ def _ensure_slots(state: RatingState, codes: np.ndarray, sub_rows: np.ndarray, r
     slots = state.slots(codes)
     new = np.flatnonzero(slots < 0)
     if new.size:
-        # New subscribers get slots in the order of the subscriber file: a mark per subscriber
-        # finds them without sorting their rows' codes (often tens of thousands a batch).
-        marked = np.zeros(reference.subscriber_plan.shape[0], dtype=bool)
-        marked[sub_rows[new]] = True
-        fresh = np.flatnonzero(marked)
+        # New subscribers take slots in the order of the subscriber file. Their rows are often
+        # tens of thousands a batch: marking subscriber rows finds them without a sort, and
+        # `distinct_places` sorts instead when the rows are few against a large file.
+        fresh, which = distinct_places(sub_rows[new])
         opening = np.where(reference.subscriber_prepaid[fresh],
                            reference.subscribers.columns["balance"][fresh], 0).astype(np.int64)
-        slot_of = np.empty(marked.shape[0], dtype=np.int64)
-        slot_of[fresh] = state.add_slots(reference.subscriber_code[fresh], opening)
-        slots[new] = slot_of[sub_rows[new]]
+        slots[new] = state.add_slots(reference.subscriber_code[fresh], opening)[which]
     return slots
 
 

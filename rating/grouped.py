@@ -104,6 +104,24 @@ def ascending(values: np.ndarray) -> bool:
     return values.shape[0] < 2 or bool((values[1:] >= values[:-1]).all())
 
 
+def distinct_places(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct keys ascending, each key's place among them), as `np.unique` gives them
+    with `return_inverse`: a mark per key of their range when it is narrow, no sort."""
+    keys = np.asarray(keys, dtype=np.int64)
+    if keys.size == 0:
+        return keys.copy(), np.zeros(0, dtype=np.int64)
+    lo = int(keys.min())
+    span = int(keys.max()) - lo + 1
+    if not _countable(span, keys.shape[0]):
+        return np.unique(keys, return_inverse=True)
+    present = np.zeros(span, dtype=bool)
+    present[keys - lo] = True
+    distinct = np.flatnonzero(present)
+    place = np.zeros(span, dtype=np.int64)
+    place[distinct] = np.arange(distinct.size)
+    return distinct + lo, place[keys - lo]
+
+
 def latest_by_key(keys: np.ndarray, values: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
     """(the distinct keys ascending, the largest value of each); keys non-negative, below `span`."""
     keys = np.asarray(keys, dtype=np.int64)

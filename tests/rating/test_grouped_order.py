@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 import numpy as np
 
-from rating.grouped import ascending, latest_by_key, regrouped, stable_order
+from rating.grouped import ascending, distinct_places, latest_by_key, regrouped, stable_order
 
 
 @settings(max_examples=200, deadline=None)
@@ -41,3 +41,13 @@ def test_latest_by_key_is_each_keys_largest_value(pairs: list[tuple[int, int]], 
     distinct, latest = latest_by_key(keys, values, 10**9 if wide else 31)
     assert dict(zip(distinct.tolist(), latest.tolist())) == expected
     assert distinct.tolist() == sorted(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys=st.lists(st.integers(-50, 50), max_size=60), wide=st.booleans())
+def test_distinct_places_are_what_np_unique_gives(keys: list[int], wide: bool) -> None:
+    # Keys 10**9 apart take the sort; a narrow range is marked key by key.
+    values = np.array([k * 10**9 if wide else k for k in keys], dtype=np.int64)
+    distinct, places = distinct_places(values)
+    expected, inverse = np.unique(values, return_inverse=True)
+    assert distinct.tolist() == expected.tolist() and places.tolist() == inverse.tolist()
