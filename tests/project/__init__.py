@@ -1,0 +1,1 @@
+"""The project as a newcomer meets it: packaging, its reference, its README."""
