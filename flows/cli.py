@@ -43,7 +43,7 @@ def _is_user_error(exc: BaseException) -> bool:
 
 
 def _timestamp(value: str | None, option: str) -> dt.datetime | None:
-    """RFC 3339 or a plain date, as an aware UTC datetime."""
+    """RFC 3339 with an offset, or a plain date (its 00:00 UTC), as an aware UTC datetime."""
     if value is None:
         return None
     try:
@@ -51,6 +51,9 @@ def _timestamp(value: str | None, option: str) -> dt.datetime | None:
     except ValueError:
         raise UsageFailure(f"{option}: not a date or RFC 3339 timestamp: {value!r}") from None
     if parsed.tzinfo is None:
+        if "T" in value.upper() or " " in value.strip():
+            # A clock time in no zone: UTC, the operator's zone or the catalog's? Asking beats guessing.
+            raise UsageFailure(f"{option}: {value!r} has no offset: add Z for UTC or one like +01:00")
         parsed = parsed.replace(tzinfo=dt.timezone.utc)
     return parsed.astimezone(dt.timezone.utc)
 
@@ -63,6 +66,29 @@ def _store(ctx: click.Context):
     client = store_client(ctx.obj.get("clickhouse_url"))
     migrate(client)
     return client
+
+
+def _store_with_usage(ctx: click.Context):
+    """The store, for commands that read what was loaded: an embedded store that does not
+    exist or holds no usage is refused with where to look (a demo's store is elsewhere)."""
+    from clickhouse.client import resolve_target, revguard_home
+
+    target = resolve_target(ctx.obj.get("clickhouse_url"))
+    if target.scheme == "chdb" and not Path(target.url.removeprefix("chdb://")).is_dir():
+        raise UsageFailure(f"no store at {target.shown}: nothing has been loaded there{_demo_hint(revguard_home())}")
+    client = _store(ctx)
+    loaded = client.query("SELECT (SELECT count() FROM revguard.network_usage) + "
+                          "(SELECT count() FROM revguard.billed_usage)").result_rows[0][0]
+    if not loaded:
+        raise UsageFailure(f"the store {target.shown} holds no usage records{_demo_hint(revguard_home())}")
+    return client
+
+
+def _demo_hint(home: Path) -> str:
+    demo = home / "demo"
+    if (demo / "chdb").is_dir():
+        return f"; the demo's store is in {demo}: export REVGUARD_HOME={demo}"
+    return "; load some first: revguard load DIR (or run revguard demo)"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -138,17 +164,36 @@ def simulate(out_dir: Path, subscribers: int, days: int, seed: int, start: str, 
               help="Balance adjustments, NDJSON; applied in time order among the records.")
 @click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Rated records, NDJSON, one per input line in input order.")
+@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Malformed adjustments with their reasons, NDJSON (default: beside --output, "
+                   "NAME.rejects.ndjson; written when --adjustments is given).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
               help="Worker threads: subscribers are split between them; the output is the same.")
 def rate(catalog: Path, subscribers: Path, input_path: Path, adjustments: Path | None, output: Path,
-         workers: int) -> None:
+         rejects: Path | None, workers: int) -> None:
     """Rate a file through the same dataflow as the stream."""
-    from flows.rate_file import rate_file
+    from flows.rate_file import default_rejects_path, rate_file
     from flows.report import print_counts
 
+    inputs = {"--input": input_path, "--catalog": catalog, "--subscribers": subscribers, "--adjustments": adjustments}
+    _refuse_overwriting(inputs, "--output", output)
+    if adjustments is not None:
+        rejects = rejects or default_rejects_path(output)
+        _refuse_overwriting({**inputs, "--output": output}, "--rejects", rejects)
     counts = rate_file(catalog=catalog, subscribers=subscribers, usage=input_path,
-                       adjustments=adjustments, output=output, progress=True, workers=workers)
+                       adjustments=adjustments, rejects=rejects, output=output, progress=True, workers=workers)
     print_counts(counts)
+    if rejects is not None:
+        click.echo(f"malformed adjustments ({counts.get('adjustments_rejected', 0)}) written to {rejects}")
+
+
+def _refuse_overwriting(inputs: dict[str, Path | None], option: str, path: Path) -> None:
+    """A file a command writes must not be one it reads, and its directory must exist."""
+    for name, given in inputs.items():
+        if given is not None and path.resolve() == given.resolve():
+            raise UsageFailure(f"{option} {path} is also {name}: writing it would destroy the input")
+    if not path.resolve().parent.is_dir():
+        raise UsageFailure(f"{option} {path}: directory {path.parent} does not exist")
 
 
 @cli.command()
@@ -225,8 +270,10 @@ def run_rating(ctx: click.Context, workers: int, process_id: int | None, address
 
 
 @cli.command()
-@click.option("--from", "since", default=None, help="Start of the event-time range (RFC 3339 or date).")
-@click.option("--to", "until", default=None, help="End of the event-time range, exclusive.")
+@click.option("--from", "since", default=None, metavar="T",
+              help="Start of the event-time range: RFC 3339 with an offset (2026-11-01T08:00:00Z) "
+                   "or a date (its 00:00 UTC).")
+@click.option("--to", "until", default=None, metavar="T", help="End of the event-time range, exclusive; as --from.")
 @click.pass_context
 def reconcile(ctx: click.Context, since: str | None, until: str | None) -> None:
     """Run the assurance controls in ClickHouse and write `discrepancies`."""
@@ -236,7 +283,7 @@ def reconcile(ctx: click.Context, since: str | None, until: str | None) -> None:
     from assurance.reconcile import reconcile as run_controls
     from flows.report import print_reconcile
 
-    summary = run_controls(_store(ctx), since=start, until=end, progress=True)
+    summary = run_controls(_store_with_usage(ctx), since=start, until=end, progress=True)
     print_reconcile(summary)
 
 
@@ -252,7 +299,8 @@ def export_discrepancies(ctx: click.Context, output: Path) -> None:
     """Findings as NDJSON, one per line, fields of SPEC section 4."""
     from assurance.export import export_discrepancies as write_findings
 
-    count = write_findings(_store(ctx.find_root()), output)
+    _refuse_overwriting({}, "--output", output)
+    count = write_findings(_store_with_usage(ctx.find_root()), output)
     click.echo(f"{count} findings written to {output}")
 
 

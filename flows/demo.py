@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 from time import perf_counter
 
@@ -76,16 +77,48 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     timings.append(("total", f"{perf_counter() - started:.1f} s"))
     stdout.print(counts_table("time taken", timings))
     stdout.rule("where to look next")
-    stdout.print(
-        f"simulated files and ground truth: {out_dir}\n"
-        f"findings (NDJSON, one per line):  {findings_path}\n"
-        f"the store (embedded chDB):        {store}\n"
-        f"use it:     export REVGUARD_HOME={home}; revguard reconcile --from 2026-11-03 --to 2026-11-05\n"
-        "share it:   revguard clickhouse serve   (other revguard processes then connect over HTTP)\n"
-        "rate a file yourself:\n"
-        f"  revguard rate --catalog {out_dir}/catalog.yaml --subscribers {out_dir}/subscribers.csv "
-        f"--input {out_dir}/network.ndjson --adjustments {out_dir}/adjustments.ndjson --output rated.ndjson"
-    )
+    # Printed without rich's wrapping: a command cut in two by the terminal width no longer
+    # pastes as one, so long commands are split with shell line continuations instead.
+    stdout.print(where_to_look(out_dir, findings_path, home), soft_wrap=True, markup=False, highlight=False)
+
+
+def where_to_look(out_dir: Path, findings_path: Path, home: Path, on_path: bool | None = None) -> str:
+    """The demo's closing block: where its files are, and commands that paste as typed."""
+    if on_path is None:
+        on_path = revguard_on_path()
+    lines = [
+        f"simulated files and ground truth: {out_dir}",
+        f"findings (NDJSON, one per line):  {findings_path}",
+        f"the store (embedded chDB):        {home / 'chdb'}",
+        "",
+    ]
+    if not on_path:
+        lines += [
+            "revguard is not on your PATH yet; in this shell, first:",
+            f"  . {Path(sys.executable).parent / 'activate'}",
+            f"(or type {Path(sys.executable).parent / 'revguard'} wherever the commands below say revguard)",
+            "",
+        ]
+    lines += [
+        "use the demo's store from other commands:",
+        f"  export REVGUARD_HOME={home}",
+        "  revguard reconcile --from 2026-11-03 --to 2026-11-05",
+        "share it with other processes (they then connect over HTTP):",
+        "  revguard clickhouse serve",
+        "rate a file yourself:",
+        f"  revguard rate --catalog {out_dir}/catalog.yaml \\",
+        f"    --subscribers {out_dir}/subscribers.csv \\",
+        f"    --input {out_dir}/network.ndjson \\",
+        f"    --adjustments {out_dir}/adjustments.ndjson --output rated.ndjson",
+        "the stream on Kafka, step by step: README.md, \"Try the stream\"",
+    ]
+    return "\n".join(lines)
+
+
+def revguard_on_path() -> bool:
+    """True when typing `revguard` runs this installation's command."""
+    found = shutil.which("revguard")
+    return found is not None and Path(found).resolve() == (Path(sys.executable).parent / "revguard").resolve()
 
 
 def detection_table(scores: dict) -> Table:

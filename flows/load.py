@@ -26,6 +26,7 @@ from flows.progress import byte_progress
 from flows.rating_flow import Reject, parsed_adjustments, rated_stream, run_file_flow
 from rating.catalog import load_catalog
 from rating.engine import Reference
+from rating.lines import TextLines
 from rating.records import load_subscribers, parse_billed_lines
 
 FILES = {
@@ -66,7 +67,7 @@ def load_directory(client: Client, directory: Path, reference_only: bool = False
     placed = None
     adjustments_path = directory / FILES["adjustments"]
     if adjustments_path.exists():
-        placed, rejects = parsed_adjustments(adjustments_path.read_bytes().splitlines(), adjustments_path.name)
+        placed, rejects = parsed_adjustments(TextLines(adjustments_path.read_bytes()), adjustments_path.name)
         summary["adjustments"] = _write(client, "revguard.adjustments", ADJUSTMENT_COLUMNS,
                                         placed.append_column("source", source_column(adjustments_path.name, placed["position"])))
         summary["adjustments_rejected"] = _write_rejects(client, rejects)

@@ -135,10 +135,18 @@ def load_catalog(source: str | Path) -> Catalog:
     try:
         doc = yaml.load(text, Loader=_ExactLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise CatalogError(f"catalog: not valid YAML ({exc.__class__.__name__})") from None
+        raise CatalogError(f"catalog: not valid YAML{_where(exc)}") from None
     if not isinstance(doc, dict):
         raise CatalogError("catalog: expected a mapping at the top level")
     return _catalog(doc)
+
+
+def _where(error: yaml.YAMLError) -> str:
+    """` at line L, column C: what` for a YAML error, 1-based as editors count."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or getattr(error, "context", None)
+    at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return at + (f": {problem}" if problem else f" ({error.__class__.__name__})")
 
 
 class _ExactLoader(yaml.SafeLoader):
