@@ -6,8 +6,10 @@ share it). It is exposed two ways:
 - Prometheus text on `http://127.0.0.1:PORT/metrics` when a port is given
   (`revguard run rating --metrics-port 9108`):
       revguard_records_in_total{stream}            input records polled from Kafka
-      revguard_records_out_total{status}           rated | duplicate | rejected (engine) rows
-      revguard_dead_letters_total{stream}          unparseable input records (bad_json, ...)
+      revguard_records_out_total{status}           usage records: rated | duplicate | rejected (by
+                                                   rating, or unparseable); once caught up their
+                                                   sum is records_in_total{stream="network"}
+      revguard_dead_letters_total{stream}          unparseable input records (bad_json, ...), any stream
       revguard_alerts_total                        balance alerts raised
       revguard_consumer_lag{partition}             high watermark minus next offset to read
       revguard_consumer_lag_total                  the sum over this process's partitions
@@ -61,6 +63,10 @@ class FlowMetrics(Collector):
                 self.records_out[entry["values"]] += entry["counts"]
             for reject in piece.rejects:
                 self.dead_letters[reject.stream] += 1
+                if reject.stream == "network":
+                    # A usage record that did not parse is rejected too, as `revguard rate`
+                    # counts it: records_in{network} = rated + duplicate + rejected.
+                    self.records_out["rejected"] += 1
             self.alerts += piece.alerts.num_rows
 
     def totals(self) -> dict:
@@ -78,7 +84,7 @@ class FlowMetrics(Collector):
             records_in = CounterMetricFamily("revguard_records_in", "Input records polled from Kafka", labels=["stream"])
             for stream, n in self.records_in.items():
                 records_in.add_metric([stream], n)
-            records_out = CounterMetricFamily("revguard_records_out", "Rated rows by status", labels=["status"])
+            records_out = CounterMetricFamily("revguard_records_out", "Usage records by outcome", labels=["status"])
             for status, n in self.records_out.items():
                 records_out.add_metric([status], n)
             dead = CounterMetricFamily("revguard_dead_letters", "Unparseable input records", labels=["stream"])

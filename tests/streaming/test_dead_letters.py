@@ -49,6 +49,23 @@ def test_every_message_is_rated_duplicate_or_rejected_and_dead_letters_keep_reas
     assert produced == statuses["rated"] + statuses["duplicate"] + statuses["rejected"] + len(dead)
 
 
+def test_flow_totals_count_unparsed_records_as_rejected_so_in_equals_rated_duplicate_rejected(
+    chdb_client, kafka_bootstrap, stream_topics, reference_dir, tmp_path
+):
+    # The same sum as `revguard rate` prints: 11 in = 5 rated + 1 duplicate + 5 rejected
+    # (r5's unknown subscriber, "not json" and the three MALFORMED). The `progress` and
+    # `stopped` log lines and /metrics all show these totals.
+    load_reference(chdb_client, reference_dir)
+    produce_lines(kafka_bootstrap, NETWORK_LINES + MALFORMED, stream_topics.network, tmp_path)
+    options = StreamOptions(topics=stream_topics, until_idle_s=1.0, snapshot_interval_s=0.5, partitions=3)
+
+    totals = run_rating_flow(None, kafka_bootstrap, options=options, recovery_dir=tmp_path / "recovery")
+
+    assert totals["records_in"]["network"] == 11
+    assert totals["records_out"] == {"rated": 5, "duplicate": 1, "rejected": 5}
+    assert totals["dead_letters"] == {"network": 4}
+
+
 def test_rated_records_and_dead_letters_are_also_published_to_kafka(
     chdb_client, kafka_bootstrap, stream_topics, reference_dir, tmp_path
 ):
