@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -89,6 +90,13 @@ def _demo_hint(home: Path) -> str:
     if (demo / "chdb").is_dir():
         return f"; the demo's store is in {demo}: export REVGUARD_HOME={demo}"
     return "; load some first: revguard load DIR (or run revguard demo)"
+
+
+def _kafka_bootstrap_option(command):
+    """`--kafka-bootstrap` where users type it: after the subcommand as well as before it."""
+    return click.option("--kafka-bootstrap", "kafka_bootstrap", metavar="HOST:PORT", default=None,
+                        help="Kafka bootstrap servers (default: REVGUARD_KAFKA_BOOTSTRAP, or the "
+                             "same option given before the subcommand).")(command)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -239,17 +247,20 @@ def run() -> None:
                    "(default: one per worker of the cluster).")
 @click.option("--kafka-output/--no-kafka-output", default=True, show_default=True,
               help="Also publish rated records, dead letters and alerts to Kafka.")
+@_kafka_bootstrap_option
 @click.pass_context
 def run_rating(ctx: click.Context, workers: int, process_id: int | None, addresses: str | None,
                until_idle: float | None, topic_prefix: str, partitions: int, snapshot_interval: float,
                reference_refresh: float, metrics_port: int | None, poll_records: int, kafka_output: bool,
-               batch_linger: float, store_flush_interval: float, shards: int | None) -> None:
+               batch_linger: float, store_flush_interval: float, shards: int | None,
+               kafka_bootstrap: str | None) -> None:
     """The streaming rating flow on Kafka, until stopped; resumes where it stopped."""
     from flows.streaming import StreamOptions, StreamTopics, run_rating_flow
 
-    bootstrap = ctx.find_root().obj.get("kafka_bootstrap")
+    bootstrap = kafka_bootstrap or ctx.find_root().obj.get("kafka_bootstrap")
     if not bootstrap:
-        raise UsageFailure("no Kafka bootstrap: pass --kafka-bootstrap or set REVGUARD_KAFKA_BOOTSTRAP")
+        raise UsageFailure("no Kafka bootstrap: pass --kafka-bootstrap HOST:PORT or set REVGUARD_KAFKA_BOOTSTRAP "
+                           "(a local broker for trying things: revguard kafka broker)")
     if workers < 1:
         raise UsageFailure("--workers must be at least 1")
     if store_flush_interval < 0:
@@ -335,6 +346,140 @@ def clickhouse_migrate(ctx: click.Context) -> None:
     client = store_client(ctx.find_root().obj.get("clickhouse_url"))
     applied = migrate(client)
     click.echo(f"schema version {schema_version(client)} ({len(applied)} migrations applied now)")
+
+
+# --- Kafka for trying things: a local broker, a file into a topic, a topic onto the screen ---
+
+def _kafka_conf(ctx: click.Context, given: str | None) -> dict:
+    """librdkafka settings for a user command: flag after the subcommand, flag before it, environment."""
+    from flows.kafka.settings import kafka_settings
+
+    bootstrap = given or ctx.find_root().obj.get("kafka_bootstrap")
+    if not bootstrap:
+        raise UsageFailure("no Kafka bootstrap: pass --kafka-bootstrap HOST:PORT or set REVGUARD_KAFKA_BOOTSTRAP "
+                           "(a local broker for trying things: revguard kafka broker)")
+    try:
+        return kafka_settings(bootstrap=bootstrap).client_config()
+    except ValueError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+@cli.group("kafka")
+def kafka_group() -> None:
+    """Kafka for trying the stream: a local broker, producing a file, reading a topic."""
+
+
+@kafka_group.command("broker")
+@click.option("--port", default=9092, show_default=True, type=click.IntRange(0, 65535),
+              help="Port on 127.0.0.1 (0 picks a free one).")
+def kafka_broker(port: int) -> None:
+    """A local Kafka-protocol broker (Tansu, in memory) until Ctrl-C: for trying things, not production.
+
+    Prints its bootstrap on stdout. Topics and messages live in memory and are gone when it stops.
+    """
+    import signal
+    import socket
+
+    from flows.kafka.broker import BrokerStartError, LocalBroker
+
+    if port:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise UsageFailure(f"port {port} on 127.0.0.1 is in use (another broker?): "
+                                   "pass --port 0 for a free one") from None
+    broker = LocalBroker(port=port or None)
+    try:
+        bootstrap = broker.start()
+    except BrokerStartError as exc:
+        raise UsageFailure(str(exc).splitlines()[0]) from None
+    stopped = False
+
+    def stop(_signum, _frame) -> None:
+        nonlocal stopped
+        stopped = True
+
+    # Both set explicitly: a shell starts a background job with SIGINT ignored.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(bootstrap)
+    click.echo(f"revguard: Kafka-protocol broker (Tansu, in memory) on {bootstrap}; Ctrl-C stops it. "
+               f"In other shells: export REVGUARD_KAFKA_BOOTSTRAP={bootstrap}", err=True)
+    try:
+        while not stopped and broker.running():
+            time.sleep(0.2)
+    finally:
+        broker.stop()
+    if not stopped:
+        raise UsageFailure("the broker exited by itself")
+    click.echo("revguard: broker stopped", err=True)
+
+
+@kafka_group.command("produce")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--topic", required=True, help="Topic to produce to (created if missing), e.g. revguard.usage.network.")
+@click.option("--key-field", default="msisdn", show_default=True,
+              help="JSON field whose value keys each message (one subscriber's records stay in order).")
+@click.option("--partitions", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Partitions of the topic if it has to be created.")
+@_kafka_bootstrap_option
+@click.pass_context
+def kafka_produce(ctx: click.Context, file: Path, topic: str, key_field: str, partitions: int,
+                  kafka_bootstrap: str | None) -> None:
+    """Produce every non-blank line of an NDJSON FILE to a topic, one message a line, in file order."""
+    from confluent_kafka import KafkaException
+
+    from flows.kafka.produce import DeliveryError, produce_ndjson
+    from flows.kafka.topic_reader import TopicUnavailable, quiet, topic_partitions
+    from flows.kafka.topics import ensure_topics
+
+    conf = quiet(_kafka_conf(ctx, kafka_bootstrap))
+    try:
+        ensure_topics(conf, partitions, [topic], timeout_s=10)
+        topic_partitions(conf, topic)
+        count = produce_ndjson(file, topic, conf, key_field=key_field, flush_timeout_s=30)
+    except (KafkaException, TopicUnavailable, DeliveryError) as exc:
+        raise UsageFailure(_kafka_reason(exc, conf)) from None
+    click.echo(f"{count:,} messages produced to {topic}")
+
+
+@kafka_group.command("read")
+@click.option("--topic", required=True, help="Topic to read, e.g. revguard.usage.rated or revguard.alerts.")
+@click.option("--from-beginning", is_flag=True, help="Start at the first message (default: only new ones).")
+@click.option("--max", "max_messages", type=click.IntRange(min=1), default=None, help="Stop after N messages.")
+@click.option("--to-end", is_flag=True, help="Stop at the end of every partition instead of waiting for more.")
+@_kafka_bootstrap_option
+@click.pass_context
+def kafka_read(ctx: click.Context, topic: str, from_beginning: bool, max_messages: int | None, to_end: bool,
+               kafka_bootstrap: str | None) -> None:
+    """Print a topic's messages on stdout, one a line, until --max, --to-end or Ctrl-C.
+
+    Reads every partition directly (no consumer group: nothing is committed, and no wait for
+    a group to form; see REFERENCE.md, "Reading a topic").
+    """
+    from flows.kafka.topic_reader import TopicUnavailable, topic_messages
+
+    conf = _kafka_conf(ctx, kafka_bootstrap)
+    out = click.get_binary_stream("stdout")
+    try:
+        for message in topic_messages(conf, topic, from_beginning=from_beginning, to_end=to_end,
+                                      max_messages=max_messages):
+            out.write((message.value or b"") + b"\n")
+            out.flush()
+    except TopicUnavailable as exc:
+        raise UsageFailure(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+
+
+def _kafka_reason(exc: BaseException, conf: dict) -> str:
+    """One line for a Kafka failure, naming the bootstrap."""
+    from confluent_kafka import KafkaException
+
+    if isinstance(exc, KafkaException) and exc.args and hasattr(exc.args[0], "str"):
+        return f"Kafka at {conf.get('bootstrap.servers')}: {exc.args[0].str()}"
+    return " ".join(str(exc).split())
 
 
 def main() -> None:

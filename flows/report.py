@@ -12,7 +12,9 @@ stdout = Console() if Console().is_terminal else Console(width=120)
 
 
 def counts_table(title: str, rows: Iterable[tuple[str, Any]]) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    # At least as wide as its title: a narrow table wrapped its title over several lines.
+    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False,
+                  min_width=len(title))
     table.add_column(style="bold")
     table.add_column(justify="right")
     for name, value in rows:

