@@ -1,4 +1,4 @@
-"""The `revguard` command line (SPEC section 5).
+"""The `revguard` command line (REFERENCE.md section 5).
 
 Each subcommand imports its machinery lazily so that `--help` stays fast. User
 mistakes surface as one line on stderr and exit code 2 (`UsageFailure`, or one
@@ -99,7 +99,8 @@ def _kafka_bootstrap_option(command):
                              "same option given before the subcommand).")(command)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog="Records, catalog, rating rules, commands and tables: REFERENCE.md in the repository.")
 @click.version_option(package_name="revguard")
 @click.option(
     "--clickhouse-url",
@@ -307,7 +308,7 @@ def export() -> None:
 @click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def export_discrepancies(ctx: click.Context, output: Path) -> None:
-    """Findings as NDJSON, one per line, fields of SPEC section 4."""
+    """Findings as NDJSON, one per line, with the fields of REFERENCE.md section 4."""
     from assurance.export import export_discrepancies as write_findings
 
     _refuse_overwriting({}, "--output", output)
