@@ -2,7 +2,8 @@
 of one or more kinds.
 
 Each file is an `INSERT INTO revguard.discrepancies ... SELECT` whose parameters are
-bound by clickhouse-connect (`{name:Type}`), so nothing from the caller is ever
+bound by clickhouse-connect (element_gap alone scans SQL aggregates in Python and inserts
+its findings: `assurance/element_gaps.py`) (`{name:Type}`), so nothing from the caller is ever
 formatted into SQL text. Every finding a control writes has its `event_time` inside
 [since, until): that is what lets a re-run replace exactly the findings of its range.
 """
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from typing import Any
+
+from assurance.element_gaps import write_element_gaps
 
 # Order matters only for reading the summary: usage-to-bill matching, shadow rating,
 # subscribers, prepaid, network elements.
@@ -45,9 +49,17 @@ LEAKAGE_KINDS: frozenset[str] = frozenset(
 )
 
 
+def run_control(client: Any, statement: str, parameters: dict[str, Any]) -> None:
+    """Runs one statement of STATEMENTS with reconcile's bound `parameters`."""
+    if statement == "element_gap":
+        write_element_gaps(client, parameters)
+    else:
+        client.command(control_sql(statement), parameters=parameters)
+
+
 @cache
 def control_sql(statement: str) -> str:
     """The INSERT ... SELECT text of one statement of STATEMENTS."""
-    if statement not in dict(STATEMENTS):
+    if statement not in dict(STATEMENTS) or statement == "element_gap":
         raise KeyError(f"no control statement named {statement!r}")
     return resources.files("assurance").joinpath("sql", f"{statement}.sql").read_text()

@@ -22,7 +22,7 @@ from rich.console import Group
 from rich.progress import Progress
 from rich.table import Table
 
-from assurance.controls import CONTROLS, LEAKAGE_KINDS, STATEMENTS, control_sql
+from assurance.controls import CONTROLS, LEAKAGE_KINDS, STATEMENTS, run_control
 
 DEFAULT_SLA = timedelta(hours=24)
 # Billing and shadow rating both round each charge half-up to 6 places, yet a billing
@@ -214,7 +214,7 @@ def reconcile(
         for statement, _ in STATEMENTS:
             bar.update(task, description=statement)
             control_started = perf_counter()
-            client.command(control_sql(statement), parameters=parameters)
+            run_control(client, statement, parameters)
             timings.append((statement, perf_counter() - control_started))
             bar.advance(task)
     summary = _summary(client, since, until, lo, hi, billing_as_of, detected_at, perf_counter() - started)

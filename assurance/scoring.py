@@ -11,7 +11,13 @@ Matching rule per kind (a finding and a truth line match when):
 Precision is the share of findings that match some truth line, recall the share of truth
 lines matched by some finding. `money_injected` sums the truth amounts, `money_found`
 the truth amounts of the lines found, `money_reported` the amounts of the findings that
-match; `amounts_exact` counts matched truth lines whose finding carries the same amount.
+match; `amounts_exact` counts matched truth lines whose finding carries the same amount;
+`money_estimated` sums the `estimated_missing_revenue` in the evidence of the findings that
+match (element gaps carry no amount, the revenue they cost is estimated).
+
+`element_gap_scores` scores silences and partial drops apart (truth `outage`, evidence
+`outage`): precision of the findings of one outage against every gap, recall of the gaps of
+one outage by every finding.
 """
 from __future__ import annotations
 
@@ -48,6 +54,7 @@ class KindScore:
     money_found: Decimal
     money_reported: Decimal
     amounts_exact: int
+    money_estimated: Decimal = Decimal(0)
 
     @property
     def precision(self) -> float | None:
@@ -75,24 +82,48 @@ def score_against_truth(findings: Iterable[Mapping[str, Any]],
     return {k: _score_kind(k, found_by_kind[k], true_by_kind[k]) for k in kinds}
 
 
+def element_gap_scores(findings: Iterable[Mapping[str, Any]],
+                       truth: Iterable[Mapping[str, Any]]) -> dict[str, KindScore]:
+    """element_gap scored as a whole ("all") and per outage ("silence", "partial_drop")."""
+    found = [f for f in findings if f["kind"] == "element_gap"]
+    true = [t for t in truth if t["kind"] == "element_gap"]
+    pairs = _interval_pairs(found, true)
+    scores = {"all": _score_kind("element_gap", found, true)}
+    for outage in ("silence", "partial_drop"):
+        mine_found = {fi for fi, f in enumerate(found) if _evidence(f).get("outage") == outage}
+        mine_true = {ti for ti, t in enumerate(true) if t.get("outage") == outage}
+        scores[outage] = _score_from_pairs(
+            "element_gap", [found[i] for i in sorted(mine_found)], [true[i] for i in sorted(mine_true)],
+            {fi for fi, _ in pairs if fi in mine_found}, {ti for _, ti in pairs if ti in mine_true},
+            found, true, pairs)
+    return scores
+
+
 def _score_kind(kind: str, found: list[Mapping[str, Any]], true: list[Mapping[str, Any]]) -> KindScore:
     pairs = _interval_pairs(found, true) if kind in _INTERVAL_KINDS else _key_pairs(kind, found, true)
-    matched_findings = {fi for fi, _ in pairs}
-    matched_truths = {ti for _, ti in pairs}
+    return _score_from_pairs(kind, found, true, {fi for fi, _ in pairs}, {ti for _, ti in pairs}, found, true, pairs)
+
+
+def _score_from_pairs(kind: str, found_part: list[Mapping[str, Any]], true_part: list[Mapping[str, Any]],
+                      matched_findings: set[int], matched_truths: set[int], found: list[Mapping[str, Any]],
+                      true: list[Mapping[str, Any]], pairs: set[tuple[int, int]]) -> KindScore:
+    """The score of `found_part`/`true_part`, whose matched members (as indexes into all of
+    `found`/`true`) are `matched_findings`/`matched_truths`."""
     exact = sum(
         1 for ti in matched_truths
         if any(_amount(found[fi]) == _amount(true[ti]) for fi, tj in pairs if tj == ti)
     )
     return KindScore(
         kind=kind,
-        findings=len(found),
-        truths=len(true),
+        findings=len(found_part),
+        truths=len(true_part),
         findings_matched=len(matched_findings),
         truths_matched=len(matched_truths),
-        money_injected=sum((_amount(t) for t in true), Decimal(0)),
+        money_injected=sum((_amount(t) for t in true_part), Decimal(0)),
         money_found=sum((_amount(true[ti]) for ti in matched_truths), Decimal(0)),
         money_reported=sum((_amount(found[fi]) for fi in matched_findings), Decimal(0)),
         amounts_exact=exact,
+        money_estimated=sum((_estimate(found[fi]) for fi in matched_findings), Decimal(0)),
     )
 
 
@@ -105,12 +136,20 @@ def _key_pairs(kind: str, found: list[Mapping[str, Any]], true: list[Mapping[str
     return {(fi, ti) for fi, f in enumerate(found) if f.get(field) for ti in truth_at.get(str(f[field]), ())}
 
 
+def _evidence(finding: Mapping[str, Any]) -> Mapping[str, Any]:
+    evidence = finding.get("evidence") or {}
+    return json.loads(evidence) if isinstance(evidence, str) else evidence
+
+
+def _estimate(finding: Mapping[str, Any]) -> Decimal:
+    value = _evidence(finding).get("estimated_missing_revenue")
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
 def _interval_pairs(found: list[Mapping[str, Any]], true: list[Mapping[str, Any]]) -> set[tuple[int, int]]:
     pairs = set()
     for fi, f in enumerate(found):
-        evidence = f.get("evidence") or {}
-        if isinstance(evidence, str):
-            evidence = json.loads(evidence)
+        evidence = _evidence(f)
         f_start, f_end = _time(evidence.get("interval_start")), _time(evidence.get("interval_end"))
         for ti, t in enumerate(true):
             if t.get("element_id") != f.get("element_id"):

@@ -13,6 +13,7 @@ import sys
 BENCHMARKS = {
     "simulate": (["--subscribers", "10000", "--days", "2"], ["--subscribers", "1000", "--days", "2"]),
     "rate_file": ([], ["--records", "100000", "--repeat", "1"]),
+    "allocator": ([], ["--runs", "1"]),
     "load": ([], ["--records", "100000"]),
     "rating_engine": ([], ["100000", "10000"]),
     "kafka_baseline": ([], ["100000"]),

@@ -9,11 +9,10 @@ Every kind is injected at `fault_rate` of its own population:
 - `unfunded_usage` per prepaid usage attempt the online charging would have refused;
 - `ghost_subscriber` per subscriber active in billing, `unbilled_subscriber` per active
   subscriber with usage;
-- `element_gap` per element-day.
+- `element_gap` per element-day on which an outage could be seen (`element_outages`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
@@ -25,39 +24,6 @@ FAULT_KINDS = ("unbilled", "duplicate_billing", "phantom_billing", "misrated", "
                "unbilled_subscriber", "ghost_subscriber", "unfunded_usage", "element_gap")
 WRONG_PRICE_FACTORS = (Decimal("0.5"), Decimal("0.8"), Decimal("1.25"), Decimal("2"))
 CENT = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class ElementGaps:
-    """Intervals `[start, end)` in which an element's records are lost, as arrays."""
-
-    element: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.element)
-
-    def gap_of(self, element: np.ndarray, start: np.ndarray) -> np.ndarray:
-        """For each event, the index of the gap swallowing it, or -1."""
-        found = np.full(len(start), -1, dtype=np.int64)
-        for g in range(len(self)):
-            inside = (element == self.element[g]) & (start >= self.start[g]) & (start < self.end[g])
-            found[inside] = g
-        return found
-
-
-def element_gaps(rng: np.random.Generator, elements: int, midnights: np.ndarray,
-                 fault_rate: float) -> ElementGaps:
-    """One 1-4 hour outage for `fault_rate` of the element-days, within its day."""
-    days = len(midnights) - 1
-    hit = rng.random((elements, days)) < fault_rate
-    offsets = rng.integers(0, 20 * 60, size=(elements, days)) * 60
-    lengths = rng.integers(60, 241, size=(elements, days)) * 60
-    element, day = np.nonzero(hit)
-    start = midnights[day] + offsets[element, day]
-    return ElementGaps(element=element.astype(np.int16), start=start,
-                       end=start + lengths[element, day])
 
 
 def record_fault(draws: list[float], fault_rate: float, can_misrate: bool,

@@ -23,9 +23,9 @@ import numpy as np
 import yaml
 
 from flows.simulator.catalog import catalog_document
+from flows.simulator.element_outages import ElementOutages, element_outages
 from flows.simulator.faults import (
-    FAULT_KINDS, ElementGaps, altered_quantity, element_gaps, misrated_charge, record_fault,
-    unfunded_amount)
+    FAULT_KINDS, altered_quantity, misrated_charge, record_fault, unfunded_amount)
 from flows.simulator.formats import (
     OUTPUT_FILES, PROVISIONING_COLUMNS, SUBSCRIBER_COLUMNS, adjustment_line, billed_line,
     csv_line, network_line, truth_line)
@@ -147,13 +147,13 @@ class _Totals:
 
     def __init__(self, settings: _Settings):
         self.settings = settings
-        self.gaps = _element_gaps(settings)
+        self.gaps, outage_populations = _element_gaps(settings)
         self.gap_amount = [ZERO] * len(self.gaps)
         self.gap_records = [0] * len(self.gaps)
         self.lines = {name: 0 for name in OUTPUT_FILES}
         self.faults = {kind: 0 for kind in FAULT_KINDS}
         self.populations = {kind: 0 for kind in FAULT_KINDS}
-        self.populations["element_gap"] = len(ELEMENTS) * settings.days
+        self.populations["element_gap"] = sum(outage_populations.values())
 
     def add(self, output: _ChunkOutput, handles: dict[str, TextIO]) -> None:
         for name, text in output.text.items():
@@ -171,7 +171,9 @@ class _Totals:
             handles["truth.ndjson"].write(truth_line(
                 "element_gap", element_id=ELEMENTS[self.gaps.element[g]],
                 interval_start=rfc3339(self.gaps.start[g]), interval_end=rfc3339(self.gaps.end[g]),
-                amount=self.gap_amount[g], records=self.gap_records[g]))
+                amount=self.gap_amount[g], records=self.gap_records[g],
+                outage="silence" if self.gaps.is_silence(g) else "partial_drop",
+                lost_share=f"{self.gaps.lost_share[g]:.2f}"))
             self.faults["element_gap"] += 1
             self.lines["truth.ndjson"] += 1
 
@@ -183,10 +185,10 @@ class _Totals:
             populations=dict(self.populations))
 
 
-def _element_gaps(settings: _Settings) -> ElementGaps:
+def _element_gaps(settings: _Settings) -> tuple[ElementOutages, dict[str, int]]:
     midnights = local_midnights(settings.start, settings.days)
-    return element_gaps(np.random.default_rng([settings.seed, 0]), len(ELEMENTS), midnights,
-                        settings.fault_rate)
+    return element_outages(np.random.default_rng([settings.seed, 0]), midnights, settings.subscribers,
+                           settings.start, settings.fault_rate)
 
 
 def _check_arguments(out: Path, subscribers: int, days: int, seed: int, start: date,
@@ -241,7 +243,7 @@ class _Chunk:
         self.midnights = local_midnights(self.start, self.days)
         self.period_start, self.period_end = int(self.midnights[0]), int(self.midnights[-1])
         self.plans = {str(p["id"]): p for p in self.catalog["plans"]}
-        self.gaps = _element_gaps(settings)
+        self.gaps, _ = _element_gaps(settings)
         self.gap_amount = [ZERO] * len(self.gaps)
         self.gap_records = [0] * len(self.gaps)
         # ids are unique across chunks by their chunk prefix, so chunks are independent
@@ -280,7 +282,9 @@ class _Chunk:
         subs = dataclasses.replace(subs, activity=np.where(ghost, 0.0, subs.activity))
 
         traffic = traffic_chunk(rng, subs, self.start, self.days)
-        gap = self.gaps.gap_of(traffic.element, traffic.start)
+        # a draw per event of its own stream, so partial drops shift no other draw
+        gap = self.gaps.lost(traffic.element, traffic.start,
+                             np.random.default_rng([self.seed, 2, number]).random(len(traffic)))
 
         # Unbilled subscribers: on the network with usage, missing from billing.
         survivors = np.bincount(traffic.subscriber[gap < 0], minlength=count)

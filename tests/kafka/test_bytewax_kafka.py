@@ -9,9 +9,12 @@ with the base offset of the last record batch plus one instead of the log end, s
 starting "at the end" re-reads most of the last batch. Start from OFFSET_BEGINNING and let
 the recovery snapshot carry the position instead.
 """
+import pickle
+import sqlite3
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import bytewax.operators as op
 import pytest
@@ -60,6 +63,26 @@ def copy_flow(bootstrap, source_topic, sink_topic, *, tail=False, crash_on=None)
     out = op.map("to_sink", messages, lambda m: KafkaSinkMessage(m.key, m.value))
     op.output("out", out, KafkaSink([bootstrap], sink_topic))
     return flow
+
+
+def committed_offsets(recovery: Path, step_id: str = "copy.in") -> int:
+    """The sum of the source partitions' next offsets in the last committed recovery snapshot
+    (offsets start at 0, so: how many messages a resumed run would skip)."""
+    with sqlite3.connect(recovery / "part-0.sqlite3") as db:
+        [(commit,)] = db.execute("SELECT max(commit_epoch) FROM commits").fetchall()
+        if commit is None:
+            return 0
+        rows = db.execute("SELECT state_key, ser_change FROM snaps WHERE step_id = ? AND snap_epoch <= ? "
+                          "ORDER BY snap_epoch", (step_id, commit)).fetchall()
+    latest = {key: pickle.loads(change) if change is not None else None for key, change in rows}
+    return sum(offset for offset in latest.values() if offset is not None)
+
+
+def wait_until(condition, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(0.05)
 
 
 def per_key_values(messages):
@@ -135,10 +158,10 @@ def test_tailing_flow_interrupted_midway_resumes_from_its_snapshot_and_loses_not
 
     runner = threading.Thread(target=first_run)
     runner.start()
-    deadline = time.monotonic() + 20
-    while len(read_to_end(kafka_bootstrap, sink, 1)) < 1000 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(10 * EPOCH.total_seconds())  # idle epochs close: offsets 1000 get snapshotted
+    wait_until(lambda: len(read_to_end(kafka_bootstrap, sink, 1)) >= 1000, "the first 1000 copied")
+    # Idle epochs close: a committed snapshot holds offsets past all 1000 (waited for, not
+    # slept on: a fixed sleep raced the epochs on a loaded machine).
+    wait_until(lambda: committed_offsets(tmp_path) == 1000, "offsets 1000 committed")
     produce_numbered(kafka_bootstrap, source, -1, 1)  # the message that "crashes" the process
     runner.join(20)
     assert not runner.is_alive() and isinstance(crashes[0].__cause__, Interrupted)

@@ -1,10 +1,8 @@
 """How injected faults alter one billed record, with hand-computed values."""
 from decimal import Decimal
 
-import numpy as np
-
 from flows.simulator.faults import (
-    altered_quantity, element_gaps, misrated_charge, record_fault, unfunded_amount)
+    altered_quantity, misrated_charge, record_fault, unfunded_amount)
 
 
 def test_wrong_price_scales_the_correct_charge():
@@ -49,13 +47,3 @@ def test_record_kinds_are_tried_in_order_and_first_hit_wins():
 def test_kinds_a_record_cannot_carry_are_not_in_its_population():
     kind, considered = record_fault([0.9, 0.9, 0.0, 0.0], 0.1, False, False)
     assert (kind, considered) == ("", ["unbilled", "duplicate_billing"])
-
-
-def test_element_gaps_last_one_to_four_hours_within_their_day():
-    midnights = np.arange(0, 31 * 86400, 86400, dtype=np.int64)
-    gaps = element_gaps(np.random.default_rng(1), 9, midnights, 0.5)
-    assert len(gaps) > 0
-    lengths = gaps.end - gaps.start
-    assert lengths.min() >= 3600 and lengths.max() <= 4 * 3600
-    day = np.searchsorted(midnights, gaps.start, side="right") - 1
-    assert np.all(gaps.end <= midnights[day + 1])

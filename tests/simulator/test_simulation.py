@@ -378,14 +378,29 @@ def test_ghost_subscribers_are_active_in_billing_and_absent_from_the_network(fil
     assert active - ghosts <= provisioned
 
 
-def test_element_gap_intervals_hold_no_records_of_their_element(files):
-    gaps = [t for t in files["truth"] if t["kind"] == "element_gap"]
-    for gap in gaps:
+def test_a_silence_holds_no_records_of_its_element(files):
+    silences = [t for t in files["truth"] if t["kind"] == "element_gap" and t["outage"] == "silence"]
+    assert silences
+    for gap in silences:
         hours = (when(gap["interval_end"]) - when(gap["interval_start"])).total_seconds() / 3600
-        assert 1 <= hours <= 4 and Decimal(gap["amount"]) >= 0
+        assert 1 <= hours <= 4 and Decimal(gap["amount"]) >= 0 and gap["lost_share"] == "1.00"
         assert not any(r["element_id"] == gap["element_id"]
                        and gap["interval_start"] <= r["start_time"] < gap["interval_end"]
                        for r in files["network"])
+
+
+def test_a_partial_drop_loses_about_its_share_of_its_elements_records(files):
+    drops = [t for t in files["truth"] if t["kind"] == "element_gap" and t["outage"] == "partial_drop"]
+    assert drops
+    for gap in drops:
+        hours = (when(gap["interval_end"]) - when(gap["interval_start"])).total_seconds() / 3600
+        share = float(gap["lost_share"])
+        assert 1 <= hours <= 6 and 0.5 <= share <= 0.9 and Decimal(gap["amount"]) > 0
+        kept = sum(1 for r in files["network"] if r["element_id"] == gap["element_id"]
+                   and gap["interval_start"] <= r["start_time"] < gap["interval_end"])
+        # each record inside is lost with probability `share`: binomial, within 4 sigma
+        records = kept + gap["records"]
+        assert kept > 0 and abs(gap["records"] - share * records) <= 4 * math.sqrt(records * share * (1 - share))
 
 
 def test_a_record_carries_at_most_one_fault(files):
