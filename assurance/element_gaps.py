@@ -16,8 +16,8 @@ steps re-ran the whole chain below it (9 s for 2,000 records).
   sqrt(2 ln(runs / 0.01)), where `runs` is how many runs the scan looks at (bins x elements
   x 48): P(Z >= z) <= exp(-z^2 / 2), so all of them together raise a false drop with chance
   at most 1 %. The threshold follows from the data's size; nothing is tuned to a sample.
-  Bins of all such runs form islands; an island that touches no silence finding is one
-  finding, reported as its run of highest z.
+  Runs touching a silence finding are left out (the silence explains them); the bins of
+  all other such runs form islands, each one finding, reported as its run of highest z.
 
 No amount (the records were never collected, so their charge is unknown); the estimate from
 the element's average shadow charge is in the evidence.
@@ -126,18 +126,24 @@ def expected_in(bins: ElementBins, start: datetime, end: datetime) -> float:
     return total
 
 
-def drop_runs(bins: ElementBins, z_needed: float) -> list[DropRun]:
+def drop_runs(bins: ElementBins, z_needed: float, silent: list[tuple[datetime, datetime]] = ()) -> list[DropRun]:
     """Partial drops of one element: for each island of bins lying in runs of far fewer
-    records than expected at `z_needed` or more, its run of highest z (in time order)."""
+    records than expected at `z_needed` or more, its run of highest z (in time order).
+    Runs touching a `silent` interval (a silence finding) are left out: the silence explains
+    them, and one of them could otherwise bridge a silence and a drop into one island."""
     size = len(bins.received)
-    sums = [np.concatenate([[0.0], np.cumsum(a)]) for a in (bins.received, bins.expected, bins.variance)]
+    touched = np.zeros(size)
+    for start, end in silent:
+        first = max(int((start - bins.first_bin) / BIN), 0)
+        touched[first:int((end - bins.first_bin) / BIN) + 1] = 1
+    sums = [np.concatenate([[0.0], np.cumsum(a)]) for a in (bins.received, bins.expected, bins.variance, touched)]
     flagged: list[tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]] = []
     cover = np.zeros(size + 1)
     for length in range(1, min(LONGEST_RUN, size) + 1):
-        received, expected, variance = (s[length:] - s[:-length] for s in sums)
+        received, expected, variance, silences = (s[length:] - s[:-length] for s in sums)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(variance > 0, (expected - received) / np.sqrt(variance), -np.inf)
-        starts = np.flatnonzero((z >= z_needed) & (3 * received <= 2 * expected))
+        starts = np.flatnonzero((z >= z_needed) & (3 * received <= 2 * expected) & (silences == 0))
         if len(starts):
             flagged.append((starts, length, received[starts], expected[starts], z[starts]))
             np.add.at(cover, starts, 1)
@@ -173,10 +179,8 @@ def element_gaps(client: Any, parameters: dict[str, Any], min_expected: float) -
             found.append(ElementGap(element, "silence", start, end, expected, 0, None, element_bins_.method))
             silent.setdefault(element, []).append((start, end))
     for element, element_bins_ in bins.items():
-        for run in drop_runs(element_bins_, z_needed):
+        for run in drop_runs(element_bins_, z_needed, silent.get(element, [])):
             start, end = element_bins_.bin_start(run.first), element_bins_.bin_start(run.last + 1)
-            if any(s < end and start < e for s, e in silent.get(element, ())):
-                continue  # the silence is the finding; the run around it is its shadow
             found.append(ElementGap(element, "partial_drop", start, end, run.expected, int(run.received),
                                     run.z, element_bins_.method))
     return found, z_needed

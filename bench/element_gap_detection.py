@@ -26,8 +26,8 @@ from flows.load import load_directory
 from flows.simulator import simulate
 
 # Seeds and sizes the tests do not use (tests: 300 x 4 days seed 7, 1,200 x 3 seed 5, ...).
-DEFAULT_RUNS = ("1500x2x21x0.03", "3000x3x22x0.015", "2000x5x23x0.05", "1000x7x24x0.05",
-                "5000x2x25x0.05", "2500x4x26x0.1")
+DEFAULT_RUNS = ("1500x2x21x0.03", "3000x3x22x0.015", "2000x14x31x0.1", "4000x7x32x0.15", "1000x10x33x0.2",
+                "3000x3x34x0.2", "6000x5x35x0.1")
 
 
 TABLES = "SELECT name FROM system.tables WHERE database = 'revguard' AND name != 'schema_migrations' AND engine NOT LIKE '%View%'"

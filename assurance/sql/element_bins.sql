@@ -14,6 +14,8 @@
 -- Records arrive roughly as a Poisson stream, but real data may be noisier: each element's
 -- dispersion (the median of its bins' squared standardised differences over that median
 -- for a chi-square with one degree of freedom, 0.455) widens the variance when above 1.
+-- Only bins expecting at least 10 records count: below that a count is too discrete for
+-- the chi-square's median (a bin expecting 0.3 records mostly holds none).
 -- Bins are numbered from `first_bin`, the 10-minute boundary at or before the first record.
 WITH
     600 AS bin_s,
@@ -83,7 +85,7 @@ WITH
     ),
     dispersion AS (
         SELECT element_id, greatest(1, quantileExact(0.5)(pow(n - expected, 2) / variance) / 0.455) AS phi
-        FROM raw_expected WHERE variance > 0
+        FROM raw_expected WHERE expected >= 10
         GROUP BY element_id
     ),
     expected_bins AS (

@@ -9,7 +9,9 @@ visible: a silence where at least `SILENCE_MIN_EXPECTED` records were expected, 
 where the records it loses are at least `DROP_MIN_SIGMAS` standard deviations of the count
 expected (`lost >= 12 * sqrt(expected)`). A loss below that is noise to anyone watching the
 element, so it would be a label no control could earn. Each element-day tries a few
-placements and keeps the first visible one; a day with none is outside the population.
+placements and keeps the first visible one that overlaps no outage of an element of the same
+service (the control measures an element against the others of its service); a day with
+none is outside the population.
 `fault_rate` of each population is hit, and a run with a non-zero rate gets at least one of
 each kind its population allows (short runs have few element-days: nine elements for two
 days at 0.03 had drawn none).
@@ -21,7 +23,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from flows.simulator.network import ELEMENTS, REGION_WEIGHTS, REGIONS, element_index
+from flows.simulator.network import ELEMENTS, MSC, PGW, REGION_WEIGHTS, REGIONS, SMSC, element_index
 from flows.simulator.population import DORMANT_SHARE, PLAN_ACTIVITY, PLAN_SHARE, SUSPENDED_SHARE
 from flows.simulator.traffic import DAILY_RATE, HOUR_PROFILE, WEEKEND_FACTOR
 
@@ -31,6 +33,10 @@ DROP_SHARE = (0.5, 0.9)  # share of the element's records a partial drop loses
 SILENCE_MIN_EXPECTED = 30.0
 DROP_MIN_SIGMAS = 12.0
 PLACEMENT_TRIES = 8
+# The service each element carries: two elements of one service are never out at once. A
+# control learns what an element should send from the others of its service; with them
+# down too, there is nothing to measure the loss against.
+SERVICE_OF = (0,) * len(MSC) + (1,) * len(SMSC) + (2,) * len(PGW)
 # Mean activity of a subscriber: lognormal(0, 0.9) has mean exp(0.405); plans, dormant and
 # suspended lines scale it (population.py).
 MEAN_ACTIVITY = float(np.exp(0.9 ** 2 / 2) * (PLAN_SHARE @ PLAN_ACTIVITY)
@@ -111,21 +117,23 @@ def element_outages(rng: np.random.Generator, midnights: np.ndarray, subscribers
         offsets = (rng.random(size) * (86400 - lengths) / 60).astype(np.int64) * 60
         shares = np.ones(size) if kind == "silence" else np.round(rng.uniform(*DROP_SHARE, size=size), 2)
         hit_draws = rng.random((len(ELEMENTS), days))
-        candidates = []
+        candidates, hits = [], []
         for e in range(len(ELEMENTS)):
             for d in range(days):
                 for k in range(PLACEMENT_TRIES):
                     offset, length, share = int(offsets[e, d, k]), int(lengths[e, d, k]), float(shares[e, d, k])
-                    clash = any(pe == e and pd == d and offset < po + pl and po < offset + length
+                    clash = any(SERVICE_OF[pe] == SERVICE_OF[e] and pd == d and offset < po + pl and po < offset + length
                                 for pe, pd, po, pl, _ in placed)
                     if not clash and visible(expected_in(hourly, e, d, offset, length), share):
                         candidates.append((hit_draws[e, d], e, d, offset, length, share))
+                        if hit_draws[e, d] < fault_rate:
+                            hits.append(candidates[-1])
+                            placed.append((e, d, offset, length, share))
                         break
         populations[kind] = len(candidates)
-        hits = [c for c in candidates if c[0] < fault_rate]
         if fault_rate > 0 and candidates and not hits:
-            hits = [min(candidates)]
-        placed.extend((e, d, offset, length, share) for _, e, d, offset, length, share in hits)
+            _, e, d, offset, length, share = min(candidates)
+            placed.append((e, d, offset, length, share))
     placed.sort()
     starts = np.array([int(midnights[d]) + o for _, d, o, _, _ in placed], dtype=np.int64)
     return ElementOutages(
