@@ -34,6 +34,7 @@ from flows.routing import worker_keys
 from rating import kernels, records
 from rating.engine import RatedBatch, Reference, rate_batch
 from rating.records import NETWORK_SCHEMA, ParsedBatch, parse_adjustment_lines, parse_network_lines
+from rating.reject_keys import readable_keys
 from rating.state import RatingState
 
 DEFAULT_SHARDS = 8
@@ -85,6 +86,14 @@ class Reject:
     raw: bytes
     record_id: str = ""
     msisdn: str = ""
+
+    def __post_init__(self) -> None:
+        # Read from the raw text when the caller had no keys (a line that did not parse), so
+        # every dead letter names its record whenever the line says which.
+        if not self.record_id and not self.msisdn and self.raw:
+            record_id, msisdn = readable_keys(self.raw)
+            object.__setattr__(self, "record_id", record_id)
+            object.__setattr__(self, "msisdn", msisdn)
 
 
 @dataclass(frozen=True)
