@@ -23,6 +23,7 @@ from flows.clickhouse_sink import RatedClickHouseSink, empty_value, rejects_tabl
 from flows.errors import InputError
 from flows.file_source import DEFAULT_BATCH_LINES, FilePosition, NdjsonSource, next_line_batch
 from flows.progress import byte_progress
+from flows.rated_ids import StoreRatedIds
 from flows.rating_flow import Reject, parsed_adjustments, rated_stream, run_file_flow
 from rating.catalog import load_catalog
 from rating.engine import Reference
@@ -165,7 +166,8 @@ def _rate_into_store(client: Client, path: Path, reference: Reference, adjustmen
     with byte_progress("rating network records", path.stat().st_size, progress) as advance:
         flow = Dataflow("revguard_load")
         batches = op.input("network", flow, NdjsonSource(path, "network", on_read=advance))
-        rated = rated_stream(flow, batches, lambda: reference, adjustments=adjustments)  # one worker
+        rated = rated_stream(flow, batches, lambda: reference, adjustments=adjustments,  # one worker
+                             rated_ids=StoreRatedIds(lambda: client))  # records rated by earlier loads
         keyed = op.key_on("to_store", rated, lambda _: "store")
         op.output("clickhouse", keyed, RatedClickHouseSink(lambda: client, on_close=written.update))
         run_file_flow(flow)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import bytewax.operators as op
 import numba
@@ -32,9 +32,13 @@ from bytewax.testing import cluster_main, run_main
 from flows.batches import LineBatch
 from flows.routing import worker_keys
 from rating import kernels, records
-from rating.engine import RatedBatch, Reference, rate_batch
+from rating.engine import RatedBatch, Reference, msisdn_codes, rate_batch
 from rating.records import NETWORK_SCHEMA, ParsedBatch, parse_adjustment_lines, parse_network_lines
+from rating.reject_keys import readable_keys
 from rating.state import RatingState
+
+if TYPE_CHECKING:  # the store's client library is not loaded by `revguard rate`
+    from flows.rated_ids import StoreRatedIds
 
 DEFAULT_SHARDS = 8
 # Room for adjustments between two usage rows: usage row i gets seq (i + 1) * _SEQ_STEP and an
@@ -85,6 +89,14 @@ class Reject:
     raw: bytes
     record_id: str = ""
     msisdn: str = ""
+
+    def __post_init__(self) -> None:
+        # Read from the raw text when the caller had no keys (a line that did not parse), so
+        # every dead letter names its record whenever the line says which.
+        if not self.record_id and not self.msisdn and self.raw:
+            record_id, msisdn = readable_keys(self.raw)
+            object.__setattr__(self, "record_id", record_id)
+            object.__setattr__(self, "msisdn", msisdn)
 
 
 @dataclass(frozen=True)
@@ -288,9 +300,11 @@ class RatingLogic(StatefulBatchLogic[ShardWork, RatedPiece, tuple[RatingState, i
     its events exactly as the crashed run did.
     """
 
-    def __init__(self, resume: tuple[RatingState, int] | None, reference: Callable[[], Reference]) -> None:
-        self.state, self.seq_base = resume or (RatingState(), 0)
+    def __init__(self, resume: tuple[RatingState, int] | None, reference: Callable[[], Reference],
+                 rated_ids: StoreRatedIds | None = None, fresh: Callable[[], RatingState] = RatingState) -> None:
+        self.state, self.seq_base = resume or (fresh(), 0)
         self.reference = reference
+        self.rated_ids = rated_ids  # the store, asked about records older than the dedup horizon
 
     def on_batch(self, works: list[ShardWork]) -> tuple[Iterable[RatedPiece], bool]:
         # Works that arrived together are rated in one engine call: the call has a fixed
@@ -319,7 +333,9 @@ class RatingLogic(StatefulBatchLogic[ShardWork, RatedPiece, tuple[RatingState, i
         usage = pa.concat_tables([u for u, _ in sequenced]) if len(works) > 1 else sequenced[0][0]
         adjusting = [a for _, a in sequenced if a is not None]
         adjustments = pa.concat_tables(adjusting, promote_options="permissive") if adjusting else None
-        result: RatedBatch = rate_batch(self.state, self.reference(), usage.drop_columns(["position", "raw"]), adjustments)
+        rated_before, stored_until = self._store_answers(works, usage)
+        result: RatedBatch = rate_batch(self.state, self.reference(), usage.drop_columns(["position", "raw"]), adjustments,
+                                        rated_before, stored_until)
         rated = result.rated.drop_columns(["seq"]).append_column("position", usage["position"]).append_column("raw", usage["raw"])
         pieces, offset = [], 0
         for i, work in enumerate(works):
@@ -331,6 +347,25 @@ class RatingLogic(StatefulBatchLogic[ShardWork, RatedPiece, tuple[RatingState, i
             pieces.append(RatedPiece(work.batch_id, work.pieces, work.origin, rated.slice(offset, n), alerts, balances, work.rejects))
             offset += n
         return pieces
+
+    def _store_answers(self, works: list[ShardWork], usage: pa.Table) -> tuple[
+            Callable[[np.ndarray], np.ndarray] | None, np.ndarray | None]:
+        """What the engine may ask the store (`flows.rated_ids`): whether late rows were rated
+        elsewhere and, for a run that began with an empty state (files), the latest start
+        the store already holds per row's msisdn."""
+        if self.rated_ids is None or usage.num_rows == 0:
+            return None, None
+        rated_ids = self.rated_ids
+
+        def rated_before(rows: np.ndarray) -> np.ndarray:
+            bounds = np.cumsum([0] + [w.usage.num_rows for w in works])
+            origin = [works[k].origin for k in np.searchsorted(bounds, rows, side="right") - 1]
+            taken = usage.select(["msisdn", "record_id", "position"]).take(pa.array(rows, pa.int64()))
+            sources = [f"{o}:{p}" for o, p in zip(origin, taken["position"].to_pylist())]
+            return rated_ids.rated_elsewhere(taken["msisdn"].to_pylist(), taken["record_id"].to_pylist(), sources)
+
+        stored_until = rated_ids.latest_rated_start(msisdn_codes(usage["msisdn"])) if self.state.keep_every_id else None
+        return rated_before, stored_until
 
     def snapshot(self) -> tuple[RatingState, int]:
         # Pickling copies the arrays (RatingState.__getstate__), which is what Bytewax
@@ -400,8 +435,9 @@ class FileRatingLogic(RatingLogic):
     """
 
     def __init__(self, reference: Callable[[], Reference],
-                 adjustments: Callable[[int], PendingAdjustments | None]) -> None:
-        super().__init__(None, reference)
+                 adjustments: Callable[[int], PendingAdjustments | None], rated_ids: StoreRatedIds | None = None) -> None:
+        # A file's run keeps every id it rates: its own complete record of what was rated.
+        super().__init__(None, reference, rated_ids, fresh=lambda: RatingState(keep_every_id=True))
         self.adjustments_of = adjustments
         self.pending: PendingAdjustments | None = None
         self.waiting: dict[int, ShardWork] = {}
@@ -518,9 +554,11 @@ def rated_stream(
     reference: Callable[[], Reference],
     adjustments: pa.Table | None = None,
     workers: int = 1,
+    rated_ids: StoreRatedIds | None = None,
 ) -> Stream[RatedPiece]:
     """The middle of a file's rating flow: each batch parsed on one of the `workers` in turn,
-    split into one shard per worker, and each shard rated in batch order on its own worker."""
+    split into one shard per worker, and each shard rated in batch order on its own worker.
+    With `rated_ids` (a flow into the store) records the store already rated are duplicates."""
     kernels.warm_up()  # compiled (or loaded) while the flow is built, not in the first batch
     records.warm_up()
     parsed = op.map("parse", spread_over_workers(batches, workers), parsed_usage)
@@ -530,7 +568,7 @@ def rated_stream(
     if pending:  # its loop compiled (or loaded) now, not in the first batch
         one, at = pa.chunked_array([pa.array(["1"])]), pa.chunked_array([pa.array([0], pa.timestamp("us", tz="UTC"))])
         placement_rows(one, at, one, at)
-    rated = op.stateful_batch("rate", works, lambda _: FileRatingLogic(reference, pending.get))
+    rated = op.stateful_batch("rate", works, lambda _: FileRatingLogic(reference, pending.get, rated_ids))
     return op.key_rm("unkey_rated", rated)
 
 
@@ -561,14 +599,15 @@ def spread_over_workers(batches: Stream[LineBatch], workers: int) -> Stream[Line
 
 def rated_by_shard(
     parsed: Stream[ParsedUsage], reference: Callable[[], Reference], shards: int = DEFAULT_SHARDS,
-    keys: Sequence[str] | None = None,
+    keys: Sequence[str] | None = None, rated_ids: StoreRatedIds | None = None,
 ) -> KeyedStream[RatedPiece]:
     """Split parsed batches by shard and rate each shard against its own keyed state
-    (keyed `keys[shard]`, by default the shard's number)."""
+    (keyed `keys[shard]`, by default the shard's number); `rated_ids` answers for records
+    older than the state's dedup horizon."""
     kernels.warm_up()  # compiled (or loaded) while the flow is built, not in the first batch
     records.warm_up()
     works = op.flat_map("split_by_shard", parsed, lambda p: shard_works(p, shards, keys))
-    return op.stateful_batch("rate", works, lambda resume: RatingLogic(resume, reference))
+    return op.stateful_batch("rate", works, lambda resume: RatingLogic(resume, reference, rated_ids))
 
 
 def in_input_order(rated: Stream[RatedPiece], workers: int = 1) -> KeyedStream[list[RatedPiece]]:

@@ -59,6 +59,7 @@ from flows.kafka.line_source import KafkaLineSource
 from flows.kafka.rated_sink import KafkaRatedSink, OutputTopics
 from flows.kafka.settings import PRODUCER_DEFAULTS, KafkaSettings
 from flows.metrics import FlowMetrics, ProgressLog, serve_metrics, structured_logging
+from flows.rated_ids import StoreRatedIds
 from flows.rating_flow import (
     DEFAULT_SHARDS, ParsedUsage, RatedPiece, Reject, parsed_adjustment_batch, parsed_usage_batches, rated_by_shard,
 )
@@ -174,7 +175,7 @@ def rating_dataflow(
     adjustments = op.map("parse_adjustments", adjustments_or_billed.trues, parsed_adjustment_batch)
     parsed = op.merge("arrival_order", usage, adjustments)
     shards = options.shards or workers_total
-    rated = rated_by_shard(parsed, reference.current, shards, options.shard_keys)
+    rated = rated_by_shard(parsed, reference.current, shards, options.shard_keys, StoreRatedIds(store_client))
     rated = op.inspect("count", rated, lambda _step, item: metrics.rated(item[1]))
     billed = op.flat_map("parse_billed", adjustments_or_billed.falses, billed_outputs)
     billed_split = op.branch("billed_rows", billed, lambda v: isinstance(v, StoreRows))

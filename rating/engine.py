@@ -15,10 +15,12 @@ prices and balances):
   ``cycle_closed`` (the record's billing cycle is older than the cycle before the latest
   one already seen for the subscriber: the state keeps two cycles per subscriber);
   ``duplicate`` with ``duplicate_record_id``; otherwise ``rated`` with a null reason.
-- Duplicates: a record is a duplicate when the most recent earlier *rated* record of the
-  same msisdn with the same ``record_id`` started no more than the dedup horizon
-  (``RatingState(dedup_horizon_s)``, default 2 days) before the latest ``start_time`` seen
-  so far for the subscriber (this record included). Record ids are compared per msisdn
+- Duplicates: a record is a duplicate when an earlier *rated* record of the same msisdn
+  had the same ``record_id``, at any age (``rating.duplicates``): the state remembers ids
+  for the dedup horizon (``RatingState(dedup_horizon_s)``, default 2 days, behind the
+  latest ``start_time`` seen for the subscriber), or for the whole run
+  (``keep_every_id``), and ``rated_before`` answers for older records. A rated record in a
+  closed cycle is a ``duplicate``, not ``cycle_closed``. Record ids are compared per msisdn
   (streams are keyed by msisdn). Rejected and duplicate records do not count as rated.
 - Allowance pools are per (subscriber, billing cycle, service); voice and SMS draw when at
   home or roaming in an ``allowance_zones`` zone and the destination class is in
@@ -64,7 +66,7 @@ from rating.calendar import cycle_numbers, cycle_start_us, local_times, offpeak_
 from rating.catalog import Catalog
 from rating.code_index import CodeIndex
 from rating.classes import longest_prefix_match
-from rating.duplicates import duplicate_flags, record_keys
+from rating.duplicates import RatedBefore, duplicate_flags, record_keys
 from rating.kernels import MAX_CODE_DIGITS, POWERS_OF_TEN, add_at, bytes_and_offsets, digit_codes, picked, single_chunk, valid_mask
 from rating.grouped import (
     ascending, cumsum_before, distinct_places, group_firsts, latest_by_key, regrouped, running_max, stable_order,
@@ -175,6 +177,11 @@ def _codes(msisdn: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return digit_codes(data, offsets, valid_mask(msisdn))
 
 
+def msisdn_codes(msisdn: list[str] | pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Each msisdn as the int64 code the state keys subscribers by (-1 unless 1-18 digits)."""
+    return _codes(msisdn if isinstance(msisdn, (pa.Array, pa.ChunkedArray)) else pa.array(msisdn, pa.string()))
+
+
 def _np(col: pa.ChunkedArray | pa.Array, dtype=None) -> np.ndarray:
     out = single_chunk(col).to_numpy(zero_copy_only=False)
     return out.astype(dtype, copy=False) if dtype is not None else out
@@ -206,8 +213,15 @@ def rate_batch(
     reference: Reference,
     usage: pa.Table,
     adjustments: pa.Table | None = None,
+    rated_before: RatedBefore | None = None,
+    stored_until: np.ndarray | None = None,
 ) -> RatedBatch:
-    """Rate ``usage`` (network records with an int64 ``seq``) against ``state``; mutates state."""
+    """Rate ``usage`` (network records with an int64 ``seq``) against ``state``; mutates state.
+
+    ``rated_before(rows)`` (rows of ``usage``) answers, for records older than the dedup
+    horizon, whether each was rated before elsewhere (the caller's store); without it the
+    state's own ids decide. ``stored_until`` (per row of ``usage``, us) has it asked also
+    for rows no later than that (`rating.duplicates`)."""
     missing = [f.name for f in NETWORK_SCHEMA if f.name not in usage.schema.names] + (
         [] if "seq" in usage.schema.names else ["seq"]
     )
@@ -270,16 +284,19 @@ def rate_batch(
     o_slot = slot[order]
     first_slot = group_firsts([o_slot])
 
-    # Billing-cycle watermark: a record more than one cycle behind is refused.
+    # Billing-cycle watermark: a record more than one cycle behind is refused, unless it
+    # was rated before (then it is a duplicate).
     o_cycle = cycle[order]
     cyc_wm = running_max(o_cycle, first_slot, state.watermark_cycle[o_slot].astype(np.int64))
     closed = o_cycle < cyc_wm - 1
-    reason[order[closed]] = _R_CLOSED
 
-    # Duplicates (rule 1).
+    # Duplicates (rule 1), at any age.
     time_wm = running_max(start[order], first_slot, state.watermark_us[o_slot])
     keys = record_keys(code, usage["record_id"], order)
-    dup = duplicate_flags(state, keys, start[order], time_wm, o_slot, ~closed)  # the rated ones remembered
+    asked = None if rated_before is None else (lambda at: rated_before(order[at]))
+    dup = duplicate_flags(state, keys, start[order], time_wm, o_slot, ~closed, closed, asked,
+                          None if stored_until is None else np.asarray(stored_until, np.int64)[order])
+    reason[order[closed & ~dup]] = _R_CLOSED
     reason[order[dup]] = _R_DUP
     rated_o = ~closed & ~dup
     r_idx = order[rated_o]  # rated rows in processing order

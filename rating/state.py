@@ -6,7 +6,8 @@ allowance used and postpaid total of the two most recent billing cycles (a ring 
 cycle number mod 2); and the record ids already rated, as 64-bit hashes of
 ``msisdn + record_id`` in a hash table (`rating.seen_ids`; 20 bytes each pickled, 30-60
 in memory), kept for ``dedup_horizon_s`` of event time behind the subscriber's latest
-``start_time`` (expired entries are dropped when the table fills up, so some linger until then).
+``start_time`` (expired entries are dropped when the table fills up, so some linger until
+then), or for the whole run with ``keep_every_id`` (files).
 
 Measured: 100,000 subscribers with 770,000 remembered ids pickle to 26 MB; 865,000
 subscribers with 2,000,000 ids to 129 MB.
@@ -24,6 +25,8 @@ _NO_CYCLE = np.iinfo(np.int32).min // 2
 
 def expiry_of(state: "RatingState", slots: np.ndarray) -> np.ndarray:
     """Start time below which a remembered record id of each slot can no longer match."""
+    if state.keep_every_id:
+        return np.full(slots.shape[0], np.iinfo(np.int64).min, dtype=np.int64)
     horizon = state.dedup_horizon_us
     floor = np.iinfo(np.int64).min + horizon
     return np.maximum(state.watermark_us[slots], floor) - horizon
@@ -32,8 +35,11 @@ def expiry_of(state: "RatingState", slots: np.ndarray) -> np.ndarray:
 class RatingState:
     """Everything ``rate_batch`` remembers between batches for its shard of subscribers."""
 
-    def __init__(self, dedup_horizon_s: int = 2 * 86_400) -> None:
+    def __init__(self, dedup_horizon_s: int = 2 * 86_400, keep_every_id: bool = False) -> None:
         self.dedup_horizon_us = int(dedup_horizon_s) * 1_000_000
+        # A run over a file keeps every id it rated (its whole record of what was rated);
+        # a stream keeps the horizon and asks the store about older records.
+        self.keep_every_id = keep_every_id
         self.size = 0
         self.code = np.zeros(0, dtype=np.int64)  # int("1" + msisdn)
         self.balance = np.zeros(0, dtype=np.int64)
@@ -58,6 +64,7 @@ class RatingState:
 
     def __setstate__(self, state: dict) -> None:
         state.pop("_indexes", None)  # snapshots taken when the index was a list of pandas Indexes
+        state.setdefault("keep_every_id", False)  # snapshots taken before a state could keep every id
         self.__dict__.update(state)
         self._index = None
 

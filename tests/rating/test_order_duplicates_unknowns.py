@@ -36,14 +36,15 @@ def test_duplicate_survives_a_pickled_state():
     assert rows(again)[0]["status"] == "duplicate"
 
 
-def test_same_record_id_beyond_the_dedup_horizon_is_rated_again():
+def test_same_record_id_beyond_the_dedup_horizon_is_still_a_duplicate():
+    # SPEC rule 1 has no age limit: the horizon only bounds what the state keeps in memory.
     state = RatingState(dedup_horizon_s=3600)
     out = rows(rate([
         call("r1", POSTPAID, "2026-11-02T08:00:00Z", 60, "33612345678"),
         call("r2", POSTPAID, "2026-11-02T10:00:00Z", 60, "33612345678"),  # watermark moves 2 h on
         call("r1", POSTPAID, "2026-11-02T08:00:00Z", 60, "33612345678"),
     ], state=state))
-    assert [r["status"] for r in out] == ["rated", "rated", "rated"]
+    assert [r["status"] for r in out] == ["rated", "rated", "duplicate"]
 
 
 def test_same_record_id_exactly_the_dedup_horizon_later_is_still_a_duplicate():
@@ -100,12 +101,11 @@ def test_record_more_than_one_cycle_late_is_rejected_as_cycle_closed():
     assert [(r["status"], r["reason"]) for r in out] == [("rated", None), ("rated", None), ("rejected", "cycle_closed")]
 
 
-def test_copy_after_an_expired_copy_is_a_duplicate_of_the_newer_rating():
+def test_record_id_rated_before_is_a_duplicate_whatever_start_its_copy_carries():
     state = RatingState(dedup_horizon_s=3600)
     out = rows(rate([
         call("r1", POSTPAID, "2026-11-02T08:00:00Z", 60, "33612345678"),
         call("r2", POSTPAID, "2026-11-02T10:00:00Z", 60, "33612345678"),
-        call("r1", POSTPAID, "2026-11-02T09:30:00Z", 60, "33612345678"),  # first r1 expired: rated
-        call("r1", POSTPAID, "2026-11-02T09:30:00Z", 60, "33612345678"),  # copy of the 09:30 one
+        call("r1", POSTPAID, "2026-11-02T09:30:00Z", 60, "33612345678"),  # same id, another start
     ], state=state))
-    assert [r["status"] for r in out] == ["rated", "rated", "rated", "duplicate"]
+    assert [r["status"] for r in out] == ["rated", "rated", "duplicate"]
