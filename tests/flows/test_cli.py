@@ -12,7 +12,7 @@ import pytest
 REVGUARD = str(Path(sys.executable).parent / "revguard")
 SUBCOMMANDS = [
     [], ["demo"], ["simulate"], ["rate"], ["load"], ["run"], ["run", "rating"], ["reconcile"],
-    ["export"], ["export", "discrepancies"], ["clickhouse"], ["clickhouse", "serve"], ["clickhouse", "migrate"],
+    ["export"], ["export", "discrepancies"], ["export", "rejects"], ["clickhouse"], ["clickhouse", "serve"], ["clickhouse", "migrate"],
 ]
 
 
