@@ -23,6 +23,7 @@ CONTROLS: tuple[str, ...] = (
     "phantom_billing",
     "usage_mismatch",
     "misrated",
+    "bill_rejected",
     "unbilled_subscriber",
     "ghost_subscriber",
     "unfunded_usage",
@@ -34,7 +35,7 @@ CONTROLS: tuple[str, ...] = (
 # and its shadow charge, so one aggregation by record_id finds all three: string-keyed
 # passes over the usage tables are what a reconcile run costs.
 STATEMENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("record_matching", ("unbilled", "usage_mismatch", "misrated")),
+    ("record_matching", ("unbilled", "usage_mismatch", "misrated", "bill_rejected")),
     ("duplicate_billing", ("duplicate_billing",)),
     ("phantom_billing", ("phantom_billing",)),
     ("unbilled_subscriber", ("unbilled_subscriber",)),
@@ -43,7 +44,9 @@ STATEMENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("element_gap", ("element_gap",)),
 )
 
-# Kinds whose positive amounts are revenue the operator failed to collect.
+# Kinds whose positive amounts are revenue the operator failed to collect. `bill_rejected`
+# (a bill that arrived but was refused at load) is not among them: that money was billed, as
+# far as anyone can tell, and no refused input ever counts as leakage.
 LEAKAGE_KINDS: frozenset[str] = frozenset(
     {"unbilled", "usage_mismatch", "misrated", "unfunded_usage"}
 )

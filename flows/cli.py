@@ -481,6 +481,20 @@ def _kafka_reason(exc: BaseException, conf: dict) -> str:
     if isinstance(exc, KafkaException) and exc.args and hasattr(exc.args[0], "str"):
         return f"Kafka at {conf.get('bootstrap.servers')}: {exc.args[0].str()}"
     return " ".join(str(exc).split())
+# --- refused input for the analyst (issue 19) -----------------------------------------------
+
+@export.command("rejects")
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--stream", type=click.Choice(["network", "billed", "adjustments"]), default=None,
+              help="Only this stream's rejects (default: every stream).")
+@click.pass_context
+def export_rejects(ctx: click.Context, output: Path, stream: str | None) -> None:
+    """Refused records as NDJSON: stream, source, the record_id / bill_record_id / msisdn the
+    raw text names, reason, raw text, and what each meets in reconciliation."""
+    from assurance.rejects import export_rejects as write_rejects
+
+    count = write_rejects(_store(ctx.find_root()), output, stream)
+    click.echo(f"{count} refused records written to {output}")
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ PROVISIONING_COLUMNS = ["msisdn", "imsi", "status", "provisioned_at"]
 ADJUSTMENT_COLUMNS = ["adjustment_id", "msisdn", "amount", "time", "kind", "source"]
 BILLED_COLUMNS = [
     "bill_record_id", "record_id", "msisdn", "service", "start_time", "duration_s",
-    "volume_bytes", "charge", "billed_at", "source",
+    "volume_bytes", "charge", "charge_exact", "charge_beyond_micro", "billed_at", "source",
 ]
 
 

@@ -6,23 +6,36 @@ up in exactly one of the two. Reasons, first matching wins, in this order:
 
 ``bad_json`` (not a JSON object on one line, including blank lines), ``missing_field:<f>``
 (absent, null or empty string for a required field), ``bad_type:<f>`` (a JSON value of the
-wrong type, an integer beyond int64, a decimal with more than 6 places),
-``bad_timestamp:<f>`` (not RFC 3339 with an offset), ``negative:<f>``, ``bad_service``
-(not voice/sms/data), ``bad_kind`` (adjustment kind not topup/refund/credit),
-``bad_value:msisdn`` (not 1-18 ASCII digits).
+wrong type, a quantity that is not a whole number or beyond int64, an adjustment amount with
+more than 6 places), ``bad_timestamp:<f>`` (not RFC 3339 with an offset, or more than 6
+fractional digits), ``negative:<f>``, ``bad_service`` (not voice/sms/data in any case),
+``bad_kind`` (adjustment kind not topup/refund/credit), ``bad_value:msisdn`` (not 1-18 ASCII
+digits), ``bad_value:charge`` (a billed charge of 10^12 or more in size: beyond the store).
+
+Forms billing and mediation systems write that are the same value, accepted as that value:
+``service`` in any case (``"VOICE"`` is voice), a quantity as a JSON integer, an integral
+JSON number (``12.0``) or a string of one (``"12"``), times with fractions of a second and any
+offset, ``record_id`` / ``bill_record_id`` with surrounding whitespace (trimmed).
 
 Optional fields default as SPEC 1.1 implies: ``duration_s``/``volume_bytes`` 0,
 ``destination``/``roaming_mccmnc``/``element_id`` empty, ``cell_id`` null. Unknown extra
 fields are ignored. Timestamps are converted to UTC microseconds. Adjustment ``amount`` may
 be a JSON number or string; it is read as exact decimal text, never through a float.
+
+A billed ``charge`` is any decimal, JSON number or string, any number of places, exponent
+allowed (``"1e-3"``), negative for a credit. It is kept three ways: ``charge`` rounded half
+away from zero to the micro-unit (the money every sum and finding uses), ``charge_exact`` the
+exact value as plain decimal text, and ``charge_beyond_micro`` the sign (-1, 0, 1) of
+``charge_exact - charge``, with which a comparison against a micro-unit tolerance stays exact
+whatever the number of places (see ``assurance/sql/record_matching.sql``).
 """
 from __future__ import annotations
 
 import io
 import json
 import re
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -76,8 +89,18 @@ BILLED_SCHEMA = pa.schema(
         ("volume_bytes", pa.int64()),
         ("charge", MONEY_TYPE),
         ("billed_at", TIMESTAMP),
+        ("charge_exact", pa.string()),
+        ("charge_beyond_micro", pa.int8()),
     ]
 )
+# How the JSON reader takes a billed charge and billed quantities: Arrow's decimal reading
+# takes a JSON number and a numeric string alike ("12", 12.0, "1e-3"). Precision 20 is the
+# guard: Arrow checks the digits it reads against the declared precision but not the value
+# after scaling, so 20 digits at scale 18 (38 digits) is the most it can hold without
+# wrapping silently. Values it cannot hold go to the line-by-line reader, which is exact.
+_WIDE_MONEY = pa.decimal128(20, 18)
+_WHOLE_NUMBER = pa.decimal128(19, 0)
+_CHARGE_LIMIT = Decimal(10**12)  # Decimal(18, 6) in the store
 REJECT_SCHEMA = pa.schema([("position", pa.int64()), ("reason", pa.string()), ("raw", pa.binary())])
 
 
@@ -87,11 +110,16 @@ class _Contract:
     required: tuple[str, ...]
     timestamps: tuple[str, ...]
     defaults: dict  # field -> value used when absent or null
+    read_as: dict = field(default_factory=dict)  # field -> type the JSON reader takes it as
+    derived: tuple[str, ...] = ()  # output fields computed from others, never read from input
+    trimmed: tuple[str, ...] = ()  # identifiers whose surrounding whitespace is not part of them
 
     @property
     def json_schema(self) -> pa.Schema:
         return pa.schema(
-            [pa.field(f.name, pa.string()) if f.name in self.timestamps else f for f in self.schema]
+            [pa.field(f.name, pa.string()) if f.name in self.timestamps
+             else pa.field(f.name, self.read_as[f.name]) if f.name in self.read_as else f
+             for f in self.schema if f.name not in self.derived]
         )
 
 
@@ -100,6 +128,7 @@ _NETWORK = _Contract(
     required=("record_id", "msisdn", "service", "start_time"),
     timestamps=("start_time",),
     defaults={"duration_s": 0, "volume_bytes": 0, "destination": "", "roaming_mccmnc": "", "element_id": ""},
+    trimmed=("record_id",),
 )
 _ADJUSTMENT = _Contract(
     ADJUSTMENT_SCHEMA,
@@ -115,6 +144,9 @@ _BILLED = _Contract(
     required=("bill_record_id", "msisdn", "service", "start_time", "charge", "billed_at"),
     timestamps=("start_time", "billed_at"),
     defaults={"record_id": "", "duration_s": 0, "volume_bytes": 0},
+    read_as={"charge": _WIDE_MONEY, "duration_s": _WHOLE_NUMBER, "volume_bytes": _WHOLE_NUMBER},
+    derived=("charge_exact", "charge_beyond_micro"),
+    trimmed=("bill_record_id", "record_id"),
 )
 
 
@@ -250,14 +282,17 @@ def _parsed_generally(lines: list[bytes], contract: _Contract, checks: Callable[
     rows: list[dict] = []  # lines the columnar reader refused but that are valid after all
     row_pos: list[int] = []
     _columnar(lines, 0, contract, tables, rejects, rows, row_pos, text)
+    exact: dict[int, Decimal] = {}
     if rows:
         extra = pa.Table.from_pylist(rows, schema=contract.json_schema)
         tables.append(extra.append_column("position", pa.array(row_pos, pa.int64())))
+        exact = {pos: value for pos, row in zip(row_pos, rows)
+                 for key, value in row.items() if key.startswith(_EXACT)}
     schema = contract.json_schema.append(pa.field("position", pa.int64()))
     raw = pa.concat_tables(tables) if tables else schema.empty_table()
     if rows:  # the columnar pieces come in position order; rows read one by one do not
         raw = raw.take(pc.sort_indices(raw["position"]))
-    table, late = _typed(raw, contract, checks)
+    table, late = _typed(raw, contract, checks, exact)
     for pos, reason in late:
         rejects.append((pos, reason, lines[pos]))
     rejects.sort()
@@ -337,10 +372,21 @@ def _line(line: bytes, contract: _Contract) -> tuple[str | None, dict | None]:
             if not isinstance(v, str):
                 return f"bad_type:{f.name}", None
             row[f.name] = v
-        elif pa.types.is_integer(f.type):
-            if isinstance(v, bool) or not isinstance(v, int) or not _INT64_MIN <= v <= _INT64_MAX:
+        elif pa.types.is_integer(f.type) or f.type == _WHOLE_NUMBER:
+            whole = _whole_number(v)
+            if whole is None:
                 return f"bad_type:{f.name}", None
-            row[f.name] = v
+            row[f.name] = whole if pa.types.is_integer(f.type) else Decimal(whole)
+        elif f.type == _WIDE_MONEY:
+            exact = exact_decimal(v)
+            if exact is None:
+                return f"bad_type:{f.name}", None
+            if abs(exact) >= _CHARGE_LIMIT:
+                return f"bad_value:{f.name}", None
+            # The exact value rides beside the reader's column (`charge_columns` takes it from
+            # there); the column only says the field is present.
+            row[f.name] = Decimal(0)
+            row[_EXACT + f.name] = exact
         elif pa.types.is_decimal(f.type):
             if isinstance(v, bool) or not isinstance(v, (int, Decimal, str)):
                 return f"bad_type:{f.name}", None
@@ -354,8 +400,89 @@ def _line(line: bytes, contract: _Contract) -> tuple[str | None, dict | None]:
     return None, row
 
 
-def _typed(raw: pa.Table, contract: _Contract, checks) -> tuple[pa.Table, list[tuple[int, str]]]:
-    """Required fields, timestamps and value checks, vectorised; returns accepted + rejects."""
+_EXACT = "exact:"  # key of a row's exact decimal beside the reader's column
+# A decimal as JSON text can write it (Python's Decimal would also take "1_000" and "NaN").
+_DECIMAL_TEXT = re.compile(r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$")
+
+
+def exact_decimal(value: object) -> Decimal | None:
+    """A JSON number (read with ``parse_float=Decimal``) or a numeric string as an exact
+    decimal; None for anything else (booleans, floats, words, infinities)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, str) and _DECIMAL_TEXT.match(value):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return None
+    return None
+
+
+def _whole_number(value: object) -> int | None:
+    """A quantity written as 12, 12.0, 1.2e1 or "12": the int64 it is; None when not whole."""
+    exact = exact_decimal(value)
+    if exact is None or exact != exact.to_integral_value():
+        return None
+    whole = int(exact)
+    return whole if _INT64_MIN <= whole <= _INT64_MAX else None
+
+
+def plain_decimal_text(value: Decimal) -> str:
+    """Exact decimal text without exponent or trailing zeros of the fraction (``"0.1200004"``,
+    ``"0.001"`` for ``1e-3``, ``"0"`` for ``-0``); beyond 60 places, scientific notation."""
+    if value == 0:
+        return "0"
+    if value.as_tuple().exponent < -60:
+        return str(value.normalize())
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def charge_columns(wide: pa.Array, positions: np.ndarray, exact: dict[int, Decimal]) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """(``charge``, ``charge_exact``, ``charge_beyond_micro`` columns; rows too large for the
+    store) from the reader's charge column; rows read line by line take their exact value
+    from `exact` (by position)."""
+    if isinstance(wide, pa.ChunkedArray):
+        wide = wide.combine_chunks() if wide.num_chunks != 1 else wide.chunk(0)
+    # The reader declared precision 20 only as its guard: the values are any decimal(38, 18).
+    full = pa.decimal128(38, 18)
+    x = pc.fill_null(pa.Array.from_buffers(full, len(wide), wide.buffers(), wide.null_count, wide.offset),
+                     pa.scalar(Decimal(0), full))
+    rounded = pc.round(x, ndigits=6, round_mode="half_towards_infinity")
+    too_large = _np_bool(pc.greater_equal(pc.abs(rounded), pa.scalar(_CHARGE_LIMIT, full)))
+    if too_large.any():
+        x = pc.if_else(pa.array(too_large), pa.scalar(Decimal(0), full), x)
+        rounded = pc.if_else(pa.array(too_large), pa.scalar(Decimal(0), full), rounded)
+    beyond = (_np_bool(pc.greater(x, rounded)).astype(np.int8) - _np_bool(pc.less(x, rounded)).astype(np.int8))
+    text = pc.cast(x, pa.string())
+    text = pc.replace_substring_regex(pc.replace_substring_regex(text, r"(\.[0-9]*?)0+$", r"\1"), r"\.$", "")
+    micro, _ = micro_from_money_array(pc.cast(rounded, MONEY_TYPE))
+    scientific = np.flatnonzero(_np_bool(pc.match_substring(text, "E")))  # Arrow's text for |x| < 1e-6
+    rows = {int(i): Decimal(text[int(i)].as_py()) for i in scientific}
+    if exact:
+        where = {int(p): i for i, p in enumerate(positions)}
+        rows.update({where[p]: d for p, d in exact.items() if p in where})
+    if rows:
+        text_list = text.to_pylist()
+        for i, d in rows.items():
+            cents = d.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+            micro[i] = int(cents.scaleb(6))
+            beyond[i] = (d > cents) - (d < cents)
+            text_list[i] = plain_decimal_text(d)
+        text = pa.array(text_list, pa.string())
+    columns = {"charge": money_array(micro), "charge_exact": text, "charge_beyond_micro": pa.array(beyond, pa.int8())}
+    return columns, too_large
+
+
+def _typed(raw: pa.Table, contract: _Contract, checks,
+           exact: dict[int, Decimal] | None = None) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """Required fields, timestamps and value checks, vectorised; returns accepted + rejects.
+
+    `exact`: exact charges of rows read line by line, by position (see `charge_columns`)."""
     n = raw.num_rows
     # Index into `reasons` of each row's first failed check (0: none yet); comparing small
     # integers instead of an object array of strings.
@@ -367,6 +494,7 @@ def _typed(raw: pa.Table, contract: _Contract, checks) -> tuple[pa.Table, list[t
         reasons.append(why)
         reason[mask & (reason == 0)] = len(reasons) - 1
 
+    raw = _normalised(raw, contract)
     for name in contract.required:
         col = raw[name]
         missing = col.is_null()
@@ -380,10 +508,22 @@ def _typed(raw: pa.Table, contract: _Contract, checks) -> tuple[pa.Table, list[t
         columns[name] = ts
     for mask, why in checks(raw):
         mark(mask, why)
+    for name, kind in contract.read_as.items():
+        if kind == _WHOLE_NUMBER:
+            whole = pc.fill_null(raw[name], pa.scalar(Decimal(0), kind))
+            too_large = _np_bool(pc.greater(pc.abs(whole), pa.scalar(Decimal(_INT64_MAX), kind)))
+            mark(too_large, f"bad_type:{name}")
+            if too_large.any():
+                whole = pc.if_else(pa.array(too_large), pa.scalar(Decimal(0), kind), whole)
+            columns[name] = pc.if_else(raw[name].is_null(), pa.scalar(None, pa.int64()), pc.cast(whole, pa.int64()))
+        elif kind == _WIDE_MONEY:
+            money, too_large = charge_columns(raw[name], positions, exact or {})
+            mark(too_large, f"bad_value:{name}")
+            columns.update(money)
     keep = reason == 0
     out = []
     for f in contract.schema:
-        col = columns.get(f.name, raw[f.name])
+        col = columns.get(f.name, raw[f.name] if f.name in raw.column_names else None)
         if f.name in contract.defaults:
             col = pc.fill_null(col, pa.scalar(contract.defaults[f.name], f.type))
         out.append(col)
@@ -393,6 +533,17 @@ def _typed(raw: pa.Table, contract: _Contract, checks) -> tuple[pa.Table, list[t
         table = table.filter(pa.array(keep))
     late = [(int(positions[i]), reasons[reason[i]]) for i in np.flatnonzero(~keep)]
     return table, late
+
+
+def _normalised(raw: pa.Table, contract: _Contract) -> pa.Table:
+    """Forms that name the same value made one: identifiers trimmed, services in lower case."""
+    for name in contract.trimmed:
+        at = raw.schema.get_field_index(name)
+        raw = raw.set_column(at, name, pc.utf8_trim_whitespace(raw[name]))
+    if "service" in raw.column_names and "service" in contract.required:
+        at = raw.schema.get_field_index("service")
+        raw = raw.set_column(at, "service", pc.utf8_lower(raw["service"]))
+    return raw
 
 
 def _timestamps(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
@@ -426,7 +577,12 @@ def _timestamps(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
 def _network_plain_checks(raw: pa.Table) -> list[tuple[np.ndarray, str]]:
     """The checks a line read by `flat_json` can still fail: its reading already holds
     counts to non-negative integers and the msisdn to 1-18 digits."""
-    return [(~_np_bool(pc.is_in(raw["service"], value_set=pa.array(SERVICES))), "bad_service")]
+    # A record_id written with surrounding spaces is trimmed by the general reader, so that
+    # it meets its bill (trimmed the same way) and its own re-deliveries.
+    record_id = raw["record_id"]
+    padded = pc.or_(pc.starts_with(record_id, " "), pc.ends_with(record_id, " "))
+    return [(~_np_bool(pc.is_in(raw["service"], value_set=pa.array(SERVICES))), "bad_service"),
+            (_np_bool(padded), "padded:record_id")]
 
 
 def _network_checks(raw: pa.Table) -> list[tuple[np.ndarray, str]]:

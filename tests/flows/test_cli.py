@@ -13,7 +13,7 @@ REVGUARD = str(Path(sys.executable).parent / "revguard")
 SUBCOMMANDS = [
     [], ["demo"], ["simulate"], ["rate"], ["load"], ["run"], ["run", "rating"], ["reconcile"],
     ["export"], ["export", "discrepancies"], ["clickhouse"], ["clickhouse", "serve"], ["clickhouse", "migrate"],
-    ["kafka"], ["kafka", "broker"], ["kafka", "produce"], ["kafka", "read"],
+    ["kafka"], ["kafka", "broker"], ["kafka", "produce"], ["kafka", "read"], ["export", "rejects"],
 ]
 
 

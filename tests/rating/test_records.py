@@ -54,8 +54,9 @@ def test_missing_required_field_is_named():
 
 
 def test_wrong_json_type_is_bad_type():
-    assert reasons([line(duration_s="61")]) == {0: "bad_type:duration_s"}
+    assert reasons([line(duration_s="sixty")]) == {0: "bad_type:duration_s"}
     assert reasons([line(duration_s=6.5)]) == {0: "bad_type:duration_s"}
+    assert reasons([line(duration_s="6.5")]) == {0: "bad_type:duration_s"}
     assert reasons([line(msisdn=447700000001)]) == {0: "bad_type:msisdn"}
 
 
