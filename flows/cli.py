@@ -111,7 +111,10 @@ def demo(ctx: click.Context, subscribers: int, days: int, seed: int, out_dir: Pa
 @click.option("--start", default="2026-11-01", show_default=True, help="First simulated day (YYYY-MM-DD).")
 @click.option("--fault-rate", default=0.01, show_default=True, type=float,
               help="Share of each fault population that gets a fault.")
-def simulate(out_dir: Path, subscribers: int, days: int, seed: int, start: str, fault_rate: float) -> None:
+@click.option("--revenue-calendar", is_flag=True, default=False,
+              help="Month-start usage bump and a tariff step on 2027-01-15 (history for forecasts).")
+def simulate(out_dir: Path, subscribers: int, days: int, seed: int, start: str, fault_rate: float,
+             revenue_calendar: bool) -> None:
     """Write a simulated network, billing and reference data set with labelled faults."""
     from flows.simulator import simulate as run_simulation
 
@@ -121,7 +124,8 @@ def simulate(out_dir: Path, subscribers: int, days: int, seed: int, start: str, 
         raise UsageFailure(f"--start: not a date (YYYY-MM-DD): {start!r}") from None
     try:
         summary = run_simulation(out_dir, subscribers=subscribers, days=days, seed=seed,
-                                 start=start_day, fault_rate=fault_rate, progress=True)
+                                 start=start_day, fault_rate=fault_rate, progress=True,
+                                 revenue_calendar=revenue_calendar)
     except ValueError as exc:
         raise UsageFailure(str(exc)) from None
     from flows.report import print_simulation

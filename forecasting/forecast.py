@@ -97,7 +97,10 @@ def bottom_up(name: str, parts: list[Forecast], levels: tuple[int, ...] = LEVELS
         raise ValueError("bottom_up needs at least one part")
     point = np.sum([p.point for p in parts], axis=0)
     errors = np.sum([p.errors for p in parts], axis=0)
-    return _with_intervals(name, parts[0].times, point, errors, "bottom_up", levels, {}, {})
+    # Each method summed over the parts too, so a backtest can compare them on the total.
+    shared = set.intersection(*(set(p.candidates) for p in parts))
+    candidates = {m: np.sum([p.candidates[m] for p in parts], axis=0) for m in sorted(shared)}
+    return _with_intervals(name, parts[0].times, point, errors, "bottom_up", levels, candidates, {})
 
 
 def month_end(series: Series, forecast: Forecast, known: int | None = None) -> Projection | None:
