@@ -1,8 +1,9 @@
 """One forecast with intervals for one series: candidates calibrated on the series' own past.
 
 At an origin (the values known so far), every method forecasts from each of the last
-`CALIBRATION_ORIGINS` earlier origins whose outcome is known. The method with the
-smallest mean absolute error there is kept (seasonal naive wins ties: it is the floor a
+`CALIBRATION_ORIGINS` earlier origins whose outcome is known (and so does the mean of
+calendar ridge and Holt-Winters). The method with the smallest mean absolute error there
+is kept (seasonal naive wins ties: it is the floor a
 model must beat), and its errors give conformal interval widths per step. Series that
 must add up (services to the total) are summed bottom-up, errors included, so the
 total's interval is calibrated on the total's own errors.
@@ -19,7 +20,7 @@ from forecasting.errors import ForecastInputError
 from forecasting.methods import METHODS
 from forecasting.series import Series
 
-CALIBRATION_ORIGINS = 40
+CALIBRATION_ORIGINS = 80
 MIN_CALIBRATION_ORIGINS = 10
 LEVELS = (80, 95)
 
@@ -85,6 +86,11 @@ def forecast_series(series: Series, horizon: int, levels: tuple[int, ...] = LEVE
         paths[name] = forecasts[-1]
         errors[name] = actual - forecasts[:-1]
         mae[name] = float(np.mean(np.abs(errors[name])))
+    if "calendar_ridge" in paths and "holt_winters" in paths:
+        # The two models' mean: their errors are far from perfectly correlated, so it often beats both.
+        paths["ridge_winters_mean"] = (paths["calendar_ridge"] + paths["holt_winters"]) / 2
+        errors["ridge_winters_mean"] = (errors["calendar_ridge"] + errors["holt_winters"]) / 2
+        mae["ridge_winters_mean"] = float(np.mean(np.abs(errors["ridge_winters_mean"])))
     chosen = min(mae, key=lambda name: (mae[name], name != "seasonal_naive"))
     return _with_intervals(series.name, _times_after(series, known, horizon), paths[chosen], errors[chosen],
                            chosen, levels, paths, mae)
