@@ -146,7 +146,10 @@ def demo(ctx: click.Context, subscribers: int, days: int, seed: int, out_dir: Pa
 @click.option("--start", default="2026-11-01", show_default=True, help="First simulated day (YYYY-MM-DD).")
 @click.option("--fault-rate", default=0.01, show_default=True, type=float,
               help="Share of each fault population that gets a fault.")
-def simulate(out_dir: Path, subscribers: int, days: int, seed: int, start: str, fault_rate: float) -> None:
+@click.option("--revenue-calendar", is_flag=True, default=False,
+              help="Month-start usage bump and a tariff step on 2027-01-15 (history for forecasts).")
+def simulate(out_dir: Path, subscribers: int, days: int, seed: int, start: str, fault_rate: float,
+             revenue_calendar: bool) -> None:
     """Write a simulated network, billing and reference data set with labelled faults."""
     from flows.simulator import simulate as run_simulation
 
@@ -156,7 +159,8 @@ def simulate(out_dir: Path, subscribers: int, days: int, seed: int, start: str, 
         raise UsageFailure(f"--start: not a date (YYYY-MM-DD): {start!r}") from None
     try:
         summary = run_simulation(out_dir, subscribers=subscribers, days=days, seed=seed,
-                                 start=start_day, fault_rate=fault_rate, progress=True)
+                                 start=start_day, fault_rate=fault_rate, progress=True,
+                                 revenue_calendar=revenue_calendar)
     except ValueError as exc:
         raise UsageFailure(str(exc)) from None
     from flows.report import print_simulation
@@ -495,6 +499,80 @@ def export_rejects(ctx: click.Context, output: Path, stream: str | None) -> None
 
     count = write_rejects(_store(ctx.find_root()), output, stream)
     click.echo(f"{count} refused records written to {output}")
+
+
+# -- revguard forecast: revenue forecasts for finance (forecasting/) ---------------------------
+
+def _forecast_failure(exc: Exception) -> UsageFailure:
+    return UsageFailure(" ".join(str(exc).split()))
+
+
+@cli.group("forecast", invoke_without_command=True)
+@click.option("--horizon", default=30, show_default=True, type=click.IntRange(min=1), help="Days ahead.")
+@click.option("--by", "by", type=click.Choice(["total", "service", "plan", "segment", "zone"]), default="total",
+              show_default=True, help="Series to forecast; the total is the sum of the groups (bottom-up).")
+@click.option("--level", "levels", multiple=True, type=click.Choice(["80", "95"]), default=("80", "95"),
+              show_default=True, help="Interval levels in percent (the table holds 80 and 95).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the forecast rows to this CSV file.")
+@click.pass_context
+def forecast(ctx: click.Context, horizon: int, by: str, levels: tuple[str, ...], output: Path | None) -> None:
+    """Revenue forecasts with intervals into `revenue_forecasts`; prints the next days and the month end."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from forecasting.errors import ForecastInputError
+    from forecasting.runs import print_run, run_forecast
+
+    try:
+        run = run_forecast(_store(ctx.find_root()), horizon=horizon, by=by,
+                           levels=tuple(sorted({int(level) for level in levels})), output=output)
+    except ForecastInputError as exc:
+        raise _forecast_failure(exc) from None
+    print_run(run)
+
+
+@forecast.command("backtest")
+@click.option("--horizon", default=14, show_default=True, type=click.IntRange(min=1), help="Days ahead.")
+@click.option("--origins", default=8, show_default=True, type=click.IntRange(min=1), help="Rolling origins.")
+@click.option("--by", "by", type=click.Choice(["total", "service", "plan", "segment", "zone"]), default="service",
+              show_default=True)
+@click.pass_context
+def forecast_backtest(ctx: click.Context, horizon: int, origins: int, by: str) -> None:
+    """Rolling-origin accuracy and interval coverage per series, beside seasonal naive."""
+    from forecasting.errors import ForecastInputError
+    from forecasting.runs import print_backtests, store_backtests
+
+    try:
+        results = store_backtests(_store(ctx.find_root()), horizon=horizon, origins=origins, by=by)
+    except ForecastInputError as exc:
+        raise _forecast_failure(exc) from None
+    print_backtests(results)
+
+
+@forecast.command("evaluate")
+@click.option("--csv", "csv_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--time-col", required=True, help="Column holding the date or time of each value.")
+@click.option("--value-col", required=True, help="Column holding the value to forecast.")
+@click.option("--season", type=int, default=None, help="Season length in periods (default: 7 daily, 12 monthly).")
+@click.option("--horizon", type=click.IntRange(min=1), default=None, help="Steps ahead (default: 14 daily, a season otherwise).")
+@click.option("--origins", type=click.IntRange(min=1), default=8, show_default=True, help="Rolling origins.")
+@click.option("--freq", default=None, help="Pandas frequency (D, W, MS, ...); inferred when absent.")
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def forecast_evaluate(csv_path: Path, time_col: str, value_col: str, season: int | None, horizon: int | None,
+                      origins: int, freq: str | None, output: Path) -> None:
+    """The forecasting method backtested on any series: one output row per origin and step."""
+    from forecasting.errors import ForecastInputError
+    from forecasting.evaluate import evaluate_csv
+    from forecasting.report import accuracy_table, methods_table, stdout
+
+    try:
+        result = evaluate_csv(csv_path, time_col, value_col, output, season=season, horizon=horizon,
+                              origins=origins, freq=freq)
+    except ForecastInputError as exc:
+        raise _forecast_failure(exc) from None
+    stdout.print(accuracy_table(f"{result.origins} origins, {result.horizon} steps ahead", [result]))
+    stdout.print(methods_table([result]))
+    click.echo(f"{len(result.rows)} rows written to {output}")
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     from clickhouse.migrations import migrate
     from flows.load import load_directory
     from flows.simulator import simulate
+    from forecasting.month_close import print_month_end
 
     if clickhouse_url:
         raise InputError("the demo runs on its own embedded store; unset REVGUARD_CLICKHOUSE_URL or use "
@@ -73,6 +74,9 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     findings = [json.loads(line) for line in findings_path.read_text(encoding="utf-8").splitlines() if line]
     truth = [json.loads(line) for line in (out_dir / "truth.ndjson").read_text(encoding="utf-8").splitlines() if line]
     stdout.print(detection_table(score_against_truth(findings, truth)))
+
+    stdout.rule("5. for finance: where this month's usage revenue closes")
+    print_month_end(client)
 
     timings.append(("total", f"{perf_counter() - started:.1f} s"))
     stdout.print(counts_table("time taken", timings))

@@ -34,6 +34,7 @@ from flows.simulator.network import (
 from flows.simulator.population import (
     ACTIVE, PLAN_IDS, SEGMENTS, STATUSES, Subscribers, subscribers_chunk)
 from flows.simulator.reference_rater import ZERO, ReferenceRater
+from flows.simulator.revenue_calendar import calendar_traffic
 from flows.simulator.summary import SimulationSummary
 from flows.simulator.traffic import Traffic, traffic_chunk
 
@@ -53,7 +54,8 @@ PROGRESS_STEP = 100
 
 def simulate(out: Path, subscribers: int = 2000, days: int = 7, seed: int = 1,
              start: date = date(2026, 11, 1), fault_rate: float = 0.01,
-             progress: bool = True, workers: int | None = None) -> SimulationSummary:
+             progress: bool = True, workers: int | None = None,
+             revenue_calendar: bool = False) -> SimulationSummary:
     """Write a simulated operator's files to `out` and return what was written.
 
     Files (SPEC sections 1 and 2): network.ndjson, billed.ndjson, adjustments.ndjson,
@@ -67,7 +69,7 @@ def simulate(out: Path, subscribers: int = 2000, days: int = 7, seed: int = 1,
     out = Path(out)
     _check_arguments(out, subscribers, days, seed, start, fault_rate, workers)
     out.mkdir(parents=True, exist_ok=True)
-    settings = _Settings(subscribers, days, seed, start, fault_rate)
+    settings = _Settings(subscribers, days, seed, start, fault_rate, revenue_calendar)
     catalog_text = yaml.safe_dump(catalog_document(), sort_keys=False, width=120)
     (out / "catalog.yaml").write_text(catalog_text, encoding="ascii", newline="\n")
 
@@ -105,6 +107,7 @@ class _Settings:
     seed: int
     start: date
     fault_rate: float
+    revenue_calendar: bool = False   # month-start bump and tariff step (simulator/revenue_calendar.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,6 +243,7 @@ class _Chunk:
         self.catalog = catalog_document()
         self.subscribers, self.days, self.seed = settings.subscribers, settings.days, settings.seed
         self.start, self.fault_rate = settings.start, settings.fault_rate
+        self.traffic_chunk = calendar_traffic if settings.revenue_calendar else traffic_chunk
         self.midnights = local_midnights(self.start, self.days)
         self.period_start, self.period_end = int(self.midnights[0]), int(self.midnights[-1])
         self.plans = {str(p["id"]): p for p in self.catalog["plans"]}
@@ -281,7 +285,7 @@ class _Chunk:
         self.populations["ghost_subscriber"] += int(billing_active.sum())
         subs = dataclasses.replace(subs, activity=np.where(ghost, 0.0, subs.activity))
 
-        traffic = traffic_chunk(rng, subs, self.start, self.days)
+        traffic = self.traffic_chunk(rng, subs, self.start, self.days)
         # a draw per event of its own stream, so partial drops shift no other draw
         gap = self.gaps.lost(traffic.element, traffic.start,
                              np.random.default_rng([self.seed, 2, number]).random(len(traffic)))
