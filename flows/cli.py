@@ -289,6 +289,31 @@ def clickhouse_migrate(ctx: click.Context) -> None:
     click.echo(f"schema version {schema_version(client)} ({len(applied)} migrations applied now)")
 
 
+# --- alert delivery (`revguard run alerts`) -------------------------------------------------
+@run.command("alerts")
+@click.option("--config", "config_path", default="alerts.yaml", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="Receivers and routes (YAML).")
+@click.option("--topic-prefix", default="", help="Prefix of the alerts and rejects topic names.")
+@click.option("--until-idle", type=float, default=None, metavar="SECONDS",
+              help="Stop once caught up, every delivery settled, and idle this long (default: run until stopped).")
+@click.option("--metrics-port", type=int, default=None, help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
+@click.pass_context
+def run_alerts(ctx: click.Context, config_path: Path, topic_prefix: str, until_idle: float | None,
+               metrics_port: int | None) -> None:
+    """Deliver alerts to Alertmanager, webhooks and Slack-compatible hooks; nothing lost, nothing doubled."""
+    from flows.alerting.config import load_config
+    from flows.alerting.service import AlertOptions, run_alert_delivery
+    from flows.kafka import topics as names
+
+    config = load_config(config_path)  # checked whole before anything connects
+    bootstrap = ctx.find_root().obj.get("kafka_bootstrap")
+    if not bootstrap:
+        raise UsageFailure("no Kafka bootstrap: pass --kafka-bootstrap or set REVGUARD_KAFKA_BOOTSTRAP")
+    options = AlertOptions(alerts_topic=topic_prefix + names.ALERTS, rejects_topic=topic_prefix + names.REJECTS,
+                           until_idle_s=until_idle)
+    run_alert_delivery(config, ctx.find_root().obj.get("clickhouse_url"), bootstrap, options, metrics_port=metrics_port)
+
+
 def main() -> None:
     try:
         exit_code = cli(prog_name="revguard", standalone_mode=False)
