@@ -314,6 +314,32 @@ def run_alerts(ctx: click.Context, config_path: Path, topic_prefix: str, until_i
     run_alert_delivery(config, ctx.find_root().obj.get("clickhouse_url"), bootstrap, options, metrics_port=metrics_port)
 
 
+@cli.command("replay")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--speed", type=float, default=None, metavar="X",
+              help="Event-time seconds per wall second (60: an hour a minute); default: as fast as the broker takes it.")
+@click.option("--topic-prefix", default="", help="Prefix of every topic name.")
+@click.pass_context
+def replay(ctx: click.Context, directory: Path, speed: float | None, topic_prefix: str) -> None:
+    """Replay a simulated directory's network, billed and adjustment files into Kafka, in event time."""
+    from flows.kafka.settings import kafka_settings
+    from flows.replay import replay_directory
+
+    if speed is not None and speed <= 0:
+        raise UsageFailure("--speed must be above 0")
+    bootstrap = ctx.find_root().obj.get("kafka_bootstrap")
+    if not bootstrap:
+        raise UsageFailure("no Kafka bootstrap: pass --kafka-bootstrap or set REVGUARD_KAFKA_BOOTSTRAP")
+    try:
+        conf = kafka_settings(bootstrap=bootstrap).client_config()
+    except ValueError as exc:
+        raise UsageFailure(str(exc)) from None
+    summary = replay_directory(directory, conf, speed=speed, topic_prefix=topic_prefix, progress=True)
+    for topic, count in summary.produced.items():
+        click.echo(f"{count:>10,} messages to {topic}")
+    click.echo(f"{summary.event_span_s / 3600:.1f} h of event time in {summary.wall_s:.1f} s")
+
+
 def main() -> None:
     try:
         exit_code = cli(prog_name="revguard", standalone_mode=False)
