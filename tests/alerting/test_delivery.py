@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+import urllib.request
+from dataclasses import replace
 
 import pytest
 
-from tests.alerting.conftest import balance_alert, config_of, deliver_until_idle, produce
+from flows.alerting.service import run_alert_delivery
+from tests.alerting.conftest import PARTITIONS, balance_alert, config_of, deliver_until_idle, produce
 from tests.alerting.receiver_server import ScriptedReceiver
+from tests.fixtures.alertmanager import free_port
 from tests.kafka.reading import read_to_end
-from tests.alerting.conftest import PARTITIONS
 
 pytestmark = pytest.mark.kafka
 
@@ -99,3 +104,32 @@ def test_a_copy_of_an_alert_already_delivered_is_not_sent_again(receivers, alert
 
     assert len(receiver.accepted()) == 1
     assert totals["skipped"] == 1
+
+
+def test_metrics_count_deliveries_by_receiver_and_status(receivers, alert_topics, kafka_bootstrap, chdb_url, chdb_client):
+    receiver = receivers(answers=[503])
+    config = config_of({"retry": {"initial_backoff_s": 0.1, "max_backoff_s": 0.2},
+                        "receivers": [hook("h", receiver.url)], "routes": [{"receivers": ["h"]}]})
+    produce(kafka_bootstrap, alert_topics.alerts_topic, [balance_alert(1), balance_alert(2)])
+    port = free_port()
+
+    stop = threading.Event()
+    thread = threading.Thread(target=run_alert_delivery, args=(config, chdb_url, kafka_bootstrap,
+                                                               replace(alert_topics, until_idle_s=None)),
+                              kwargs={"metrics_port": port, "stop": stop}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(receiver.accepted()) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)  # the ledger's flush settles both
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    finally:
+        stop.set()
+        thread.join(30)
+    assert 'revguard_alert_deliveries_total{receiver="h",status="delivered"} 2.0' in text
+    assert 'revguard_alert_deliveries_total{receiver="h",status="failed"} 1.0' in text
+    assert 'revguard_alert_delivery_seconds_count{receiver="h"} 2.0' in text
+    assert 'revguard_alert_queue_depth{receiver="h"} 0.0' in text
+    assert 'revguard_alert_messages_total{outcome="routed"} 2.0' in text
