@@ -46,6 +46,7 @@ WHERE consumer = {consumer:String} AND topic = {topic:String}
 GROUP BY partition
 """
 OFFSET_COLUMNS = ("consumer", "topic", "partition", "next_offset")
+REJECT_COLUMNS = ("stream", "source", "record_id", "msisdn", "reason", "raw")
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class LedgerWriter:
         self._flush_s = flush_s
         self._lock = threading.Lock()
         self._rows: list[Attempt] = []
+        self._rejects: list[tuple[str, ...]] = []
         self._callbacks: list[Callable[[], None]] = []
         self._stored: dict[int, int] = {}
         self._stop = threading.Event()
@@ -115,6 +117,12 @@ class LedgerWriter:
             self._rows.extend(attempts)
             if durable is not None:
                 self._callbacks.append(durable)
+
+    def reject(self, row: tuple[str, ...], durable: Callable[[], None]) -> None:
+        """Queues a dead letter for the `rejects` table (REJECT_COLUMNS); `durable` runs once it is inserted."""
+        with self._lock:
+            self._rejects.append(row)
+            self._callbacks.append(durable)
 
     def stop(self) -> None:
         """Flushes what is queued, stores the positions and ends the thread."""
@@ -137,6 +145,9 @@ class LedgerWriter:
         with self._lock:
             rows, self._rows = self._rows, []
             callbacks, self._callbacks = self._callbacks, []
+            rejects, self._rejects = self._rejects, []
+        if rejects:
+            self._client.insert("revguard.rejects", rejects, column_names=list(REJECT_COLUMNS))
         if rows:
             self._client.insert("revguard.alert_deliveries", [astuple(r) for r in rows], column_names=list(DELIVERY_COLUMNS))
         for callback in callbacks:

@@ -3,7 +3,8 @@
     revguard.alerts ─parse─┬─ route by kind, severity ─> one worker per receiver ─> alert_deliveries
                            └─ malformed ─> revguard.rejects (reason)              └─> alert_offsets
 
-Where reading resumes is kept in ClickHouse (`alert_offsets`), not in a Kafka consumer
+Dead letters go to the rejects topic and the `rejects` table (stream `alerts`), like the
+rating flow's. Where reading resumes is kept in ClickHouse (`alert_offsets`), not in a Kafka consumer
 group, and the partitions are assigned, not subscribed: a group subscribe on the Tansu
 broker has been seen to hand out nothing (LeaveGroupRequest time-outs), and the position
 must follow the delivery records anyway. `alert_offsets` is written by the same thread,
@@ -162,7 +163,7 @@ def _consume(consumer, producer, config: DeliveryConfig, options: AlertOptions, 
                 raise InputError(f"reading {options.alerts_topic}: {error}")
             at_end.discard(message.partition())
             last_activity = time.monotonic()
-            _route(message, producer, config, options, positions, workers, known, metrics)
+            _route(message, producer, config, options, positions, workers, known, metrics, ledger)
         if positions.pending() or any(w.depth() for w in workers.values()):
             last_activity = time.monotonic()
         idle = options.until_idle_s
@@ -171,7 +172,7 @@ def _consume(consumer, producer, config: DeliveryConfig, options: AlertOptions, 
 
 
 def _route(message, producer, config: DeliveryConfig, options: AlertOptions, positions: PartitionPositions,
-           workers: dict[str, ReceiverWorker], known: dict, metrics: DeliveryMetrics) -> None:
+           workers: dict[str, ReceiverWorker], known: dict, metrics: DeliveryMetrics, ledger: LedgerWriter) -> None:
     partition, offset = message.partition(), message.offset()
     source = f"{message.topic()}:{partition}:{offset}"
     _kind, stamp_ms = message.timestamp()
@@ -179,7 +180,7 @@ def _route(message, producer, config: DeliveryConfig, options: AlertOptions, pos
     try:
         alert = parsed_alert(message.value(), source)
     except MalformedAlert as exc:
-        entry = positions.track(partition, offset, 1)
+        entry = positions.track(partition, offset, 2)  # on the rejects topic, and in the rejects table
         value = message.value() or b""
         dead = json.dumps({"stream": "alerts", "source": source, "record_id": "", "msisdn": "", "reason": exc.reason,
                            "raw": value.decode("utf-8", "replace"), "detail": str(exc)}, ensure_ascii=False).encode()
@@ -191,6 +192,7 @@ def _route(message, producer, config: DeliveryConfig, options: AlertOptions, pos
                 log.error("dead letter not delivered", extra={"source": source, "error": str(error)})
 
         producer.produce(options.rejects_topic, dead, message.key(), on_delivery=delivered)
+        ledger.reject(("alerts", source, "", "", exc.reason, value.decode("utf-8", "replace")), lambda: positions.done(entry))
         metrics.message("rejected")
         log.warning("malformed alert", extra={"source": source, "reason": exc.reason})
         return

@@ -50,6 +50,18 @@ def test_malformed_messages_go_to_the_rejects_topic_with_their_reason(receivers,
     assert totals["messages_rejected"] == 2 and totals["messages_routed"] == 1
 
 
+def test_malformed_messages_are_kept_in_the_rejects_table_too(receivers, alert_topics, kafka_bootstrap, chdb_url, chdb_client):
+    receiver = receivers()
+    produce(kafka_bootstrap, alert_topics.alerts_topic, [b'{"alert_id": "x", "kind": "low_balance", "time": "yesterday"}'])
+
+    deliver_until_idle(config_of({"receivers": [hook("h", receiver.url)], "routes": [{"receivers": ["h"]}]}),
+                       chdb_url, kafka_bootstrap, alert_topics)
+
+    rows = chdb_client.query("SELECT stream, reason, raw FROM revguard.rejects").result_rows
+    assert rows == [("alerts", "bad_time", '{"alert_id": "x", "kind": "low_balance", "time": "yesterday"}')]
+    assert receiver.accepted() == []
+
+
 def test_a_paced_slack_hook_posts_at_most_once_a_second_and_holds_back_no_other_receiver(
         receivers, alert_topics, kafka_bootstrap, chdb_url, chdb_client):
     slack, other = receivers(), receivers()
