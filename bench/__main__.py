@@ -19,6 +19,7 @@ BENCHMARKS = {
     "kafka_baseline": ([], ["100000"]),
     "reconcile": (["--records", "10000000", "--runs", "1"], ["--records", "1000000", "--runs", "1"]),
     "streaming": ([], ["--records", "100000", "--seconds", "10", "--state-subscribers", "100000"]),
+    "alerts": ([], ["--seconds", "5", "--burst", "1000"]),
 }
 
 
