@@ -1,12 +1,11 @@
 """The analysts' app: `revguard dashboard` runs `streamlit run dashboards/app.py`.
 
-Pages are listed in `dashboards.navigation.PAGES`; this script only sets the page up, draws
-the shared sidebar and runs the page the analyst chose."""
+Pages are listed in `dashboards.navigation.PAGES`; this script only sets the page up and runs
+the page the analyst chose (each page draws the shared sidebar through `layout.page_header`)."""
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboards.layout import sidebar_settings
 from dashboards.navigation import PAGES
 
 st.set_page_config(page_title="revguard", page_icon=":material/shield:", layout="wide")
@@ -17,5 +16,4 @@ for entry in PAGES:
         st.Page(entry.script, title=entry.title, icon=entry.icon, url_path=entry.url_path, default=entry is PAGES[0])
     )
 page = st.navigation(sections)
-sidebar_settings()
 page.run()

@@ -36,6 +36,12 @@ def require_store(*, findings: bool = False) -> store.StoreStatus:
     return status
 
 
+def page_header(title: str) -> None:
+    """The page's title and the shared sidebar settings."""
+    sidebar_settings()
+    st.title(title)
+
+
 def sidebar_settings() -> None:
     """Analyst name and the unmask switch, kept in session state for every page."""
     with st.sidebar:
@@ -67,6 +73,16 @@ def money(amount: Decimal | float | int, code: str | None = None) -> str:
     code = currency() if code is None else code
     value = Decimal(str(amount)).quantize(Decimal("0.01"))
     return f"{code} {value:,.2f}".strip()
+
+
+def exact_money(amount: Decimal | float | int, code: str | None = None) -> str:
+    """Money to the micro-unit, as rating computed it (`EUR 0.024`): evidence must show what a
+    two-decimal figure would round away."""
+    code = currency() if code is None else code
+    value = Decimal(str(amount)).quantize(Decimal("0.000001")).normalize()
+    if value == value.to_integral() or -value.as_tuple().exponent < 2:
+        value = value.quantize(Decimal("0.01"))
+    return f"{code} {value:,}".strip()
 
 
 def money_column(label: str, code: str) -> "st.column_config.NumberColumn":

@@ -6,11 +6,11 @@ import streamlit as st
 
 from assurance.cases import RECOVERED, STATES, CaseError, move_case, next_states, open_case
 from dashboards import store
-from dashboards.layout import analyst, as_float, currency, money, money_column, require_store, unmasked
+from dashboards.layout import page_header, analyst, as_float, currency, money, money_column, require_store, unmasked
 from dashboards.masking import shown_msisdns
 from dashboards.queries import cases as q
 
-st.title("Alarms and cases")
+page_header("Alarms and cases")
 require_store(findings=True)
 code = currency()
 
@@ -43,7 +43,8 @@ if alarm_rows:
             else:
                 store.written()
                 st.session_state["case_choice"] = case.case_id
-                st.success(f"Case {case.case_id} opened ({case.severity}).")
+                st.session_state["case_flash"] = f"Case {case.case_id} opened ({case.severity})."
+                st.rerun()
 
 st.subheader("Cases")
 cases = q.cases()
@@ -60,6 +61,8 @@ if st.session_state.get("case_choice") not in ids:
 case_id = st.selectbox("Case", ids, key="case_choice",
                        format_func=lambda value: f"{value}: {cases.set_index('case_id').loc[value, 'title']}")
 case = cases.set_index("case_id").loc[case_id]
+if "case_flash" in st.session_state:
+    st.success(st.session_state.pop("case_flash"))
 allowed = next_states(str(case["state"]))
 st.markdown(f"**{case['title']}**: state **{case['state']}**, {case['severity']}, {money(case['amount_at_stake'], code)} at stake, "
             f"assignee {case['assignee'] or '(nobody)'}. " + (f"Next: {', '.join(allowed)}." if allowed else "Closed."))
@@ -78,7 +81,7 @@ with st.form("move_case_form"):
             st.error(f"Refused: {refused}")
         else:
             store.written()
-            st.success(f"Case {case_id} is now {moved.state}.")
+            st.session_state["case_flash"] = f"Case {case_id} is now {moved.state}."
             st.rerun()
 
 st.markdown("**Audit trail**")

@@ -5,12 +5,12 @@ import streamlit as st
 
 from assurance.cases import CaseError, open_case
 from dashboards import store
-from dashboards.layout import analyst, as_float, currency, date_range, money, money_column, require_store, unmasked
+from dashboards.layout import page_header, analyst, as_float, currency, date_range, exact_money, money, money_column, require_store, unmasked
 from dashboards.masking import shown_msisdns
 from dashboards.queries import findings as q
 from dashboards.queries import reference
 
-st.title("Findings")
+page_header("Findings")
 require_store(findings=True)
 code = currency()
 
@@ -78,9 +78,9 @@ with shadow_side:
             "destination class": rated["dest_class"] or "-", "roaming zone": rated["roaming_zone"] or "home",
             "off-peak": "yes" if rated["offpeak"] else "no", "billable units": f"{int(rated['billable_units']):,}",
             "allowance units": f"{int(rated['allowance_units']):,}", "charged units": f"{int(rated['charged_units']):,}",
-            f"price {unit}": "-" if price is None else money(price, code) if price >= Decimal("0.01") else f"{code} {price}",
-            "charge (ex tax)": money(rated["charge"], code), "tax": money(rated["tax"], code), "total": money(rated["total"], code),
-            "unfunded": money(rated["unfunded"], code),
+            f"price {unit}": "-" if price is None else exact_money(price, code),
+            "charge (ex tax)": exact_money(rated["charge"], code), "tax": exact_money(rated["tax"], code),
+            "total": exact_money(rated["total"], code), "unfunded": exact_money(rated["unfunded"], code),
         }  # fmt: skip
         st.table({"": list(breakdown), "shadow": [str(value) for value in breakdown.values()]})
 st.markdown("**What the control recorded**")

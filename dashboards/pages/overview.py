@@ -3,10 +3,10 @@ element, and the money in cases, over a date range."""
 import altair as alt
 import streamlit as st
 
-from dashboards.layout import as_float, currency, date_range, money, money_column, require_store
+from dashboards.layout import page_header, as_float, currency, date_range, money, money_column, require_store
 from dashboards.queries import overview, reference
 
-st.title("Revenue assurance overview")
+page_header("Revenue assurance overview")
 require_store()
 code = currency()
 first, last = reference.usage_days()

@@ -2,11 +2,11 @@
 import altair as alt
 import streamlit as st
 
-from dashboards.layout import as_float, require_store, unmasked
+from dashboards.layout import page_header, as_float, require_store, unmasked
 from dashboards.masking import shown_msisdns
 from dashboards.queries import stream_health as q
 
-st.title("Stream health")
+page_header("Stream health")
 require_store()
 
 st.subheader("Records in and out per minute")

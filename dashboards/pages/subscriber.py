@@ -3,11 +3,11 @@ cut-offs, alerts and findings."""
 import altair as alt
 import streamlit as st
 
-from dashboards.layout import as_float, currency, money_column, require_store, unmasked
+from dashboards.layout import page_header, as_float, currency, money_column, require_store, unmasked
 from dashboards.masking import masked
 from dashboards.queries import subscriber as q
 
-st.title("Subscriber")
+page_header("Subscriber")
 require_store()
 code = currency()
 

@@ -37,3 +37,15 @@ def app_on(page: str | None = None, **state) -> AppTest:
         at.switch_page(page)
         at.run()
     return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def texts(elements) -> list[str]:
+    return [str(element.value) for element in elements]
