@@ -83,6 +83,38 @@ def streamlit_command(host: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def start_app(host: str, port: int, store_url: str, log: Path | None = None) -> subprocess.Popen:
+    """The Streamlit server for the app as a child process on `store_url` (tests and bench use it)."""
+    environment = {**os.environ, URL_ENV: store_url}
+    output = log.open("w") if log is not None else None
+    try:
+        return subprocess.Popen(streamlit_command(host, port), env=environment, stdout=output or subprocess.DEVNULL,
+                                stderr=subprocess.STDOUT)
+    finally:
+        if output is not None:
+            output.close()
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Return once the Streamlit server at `url` answers its health check."""
+    import urllib.error
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app's server exited with code {process.returncode}")
+        try:
+            with opener.open(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the app at {url} did not answer within {timeout:.0f} s")
+
+
 def run_dashboard(host: str, port: int, clickhouse_url: str | None, say=None) -> int:
     """Serve the app until interrupted; the exit code of the Streamlit server."""
     say = say or (lambda line, err=True: print(line, file=sys.stderr if err else sys.stdout, flush=True))

@@ -107,6 +107,17 @@ def date_range(label: str, first, last, key: str) -> tuple[datetime, datetime]:
     return since, until
 
 
+def duration(seconds: float | int | None) -> str:
+    """`45 s`, `12.5 min`, `3.2 h`, `31.6 d`: a delay as a person reads it."""
+    if seconds is None or seconds != seconds:
+        return "-"
+    value = float(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if abs(value) >= size:
+            return f"{value / size:,.1f} {unit}"
+    return f"{value:,.0f} s"
+
+
 def as_float(frame, *columns: str):
     """Money columns as floats for charts and tables only (Decimal stays exact in the store and
     in case amounts; a chart cannot draw a Decimal)."""

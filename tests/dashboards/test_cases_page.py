@@ -8,7 +8,7 @@ from assurance.cases import case_events, load_case, move_case, open_case
 from dashboards.queries.cases import case_export
 from tests.dashboards.conftest import app_on, button, texts
 
-PAGE = "pages/cases.py"
+PAGE = "views/cases.py"
 
 
 def alarms_table(at):

@@ -8,7 +8,7 @@ from dashboards.masking import UNMASK_ENV
 from tests.dashboards.conftest import app_on, button, texts
 from tests.dashboards.seed import MSISDN_1
 
-PAGE = "pages/findings.py"
+PAGE = "views/findings.py"
 
 
 def findings_table(at):

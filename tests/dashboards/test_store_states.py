@@ -6,7 +6,7 @@ from clickhouse.client import URL_ENV, close_store_clients
 from tests.dashboards.conftest import app_on, texts
 from tests.dashboards.seed import seed_small_store
 
-PAGES = [None, "pages/findings.py", "pages/cases.py", "pages/subscriber.py", "pages/stream_health.py"]
+PAGES = [None, "views/findings.py", "views/cases.py", "views/subscriber.py", "views/stream_health.py"]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -16,7 +16,7 @@ def test_an_empty_store_says_how_to_fill_it(chdb_client, fresh_caches, page):
     assert [text for text in texts(at.info) if text.startswith("The store is empty")]
 
 
-@pytest.mark.parametrize("page", ["pages/findings.py", "pages/cases.py"])
+@pytest.mark.parametrize("page", ["views/findings.py", "views/cases.py"])
 def test_a_store_without_findings_says_to_reconcile(chdb_client, fresh_caches, page):
     seed_small_store(chdb_client)
     chdb_client.command("TRUNCATE TABLE revguard.discrepancies")

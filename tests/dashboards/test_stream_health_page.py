@@ -5,7 +5,7 @@ from dashboards.queries.stream_health import records_per_minute
 from tests.dashboards.conftest import app_on, texts
 from tests.dashboards.seed import MSISDN_1, at as utc
 
-PAGE = "pages/stream_health.py"
+PAGE = "views/stream_health.py"
 
 
 def with_rejects(store) -> None:

@@ -4,7 +4,7 @@ from decimal import Decimal
 from tests.dashboards.conftest import app_on, metric, texts
 from tests.dashboards.seed import MSISDN_2, at as utc
 
-PAGE = "pages/subscriber.py"
+PAGE = "views/subscriber.py"
 
 
 def searched(msisdn: str, **state):

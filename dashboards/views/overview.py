@@ -38,10 +38,10 @@ with right:
         st.info("No leakage in this range.")
     else:
         chart = alt.Chart(daily).mark_bar().encode(
-            x=alt.X("day:T", title="day", axis=alt.Axis(format="%d %b")),
+            x=alt.X("utcyearmonthdate(day):O", title="day (UTC)", axis=alt.Axis(format="%d %b", labelAngle=0)),
             y=alt.Y("amount:Q", title=f"leakage ({code})", axis=alt.Axis(format=",.2f")),
             color=alt.Color("kind:N", title="kind"),
-            tooltip=[alt.Tooltip("day:T", format="%Y-%m-%d"), "kind:N", alt.Tooltip("amount:Q", format=",.2f")],
+            tooltip=[alt.Tooltip("utcyearmonthdate(day):T", title="day", format="%Y-%m-%d"), "kind:N", alt.Tooltip("amount:Q", format=",.2f")],
         )
         st.altair_chart(chart, width="stretch")
 

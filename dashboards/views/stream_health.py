@@ -2,7 +2,7 @@
 import altair as alt
 import streamlit as st
 
-from dashboards.layout import page_header, as_float, require_store, unmasked
+from dashboards.layout import as_float, duration, page_header, require_store, unmasked
 from dashboards.masking import shown_msisdns
 from dashboards.queries import stream_health as q
 
@@ -16,8 +16,8 @@ if flow.empty:
 else:
     st.altair_chart(
         alt.Chart(flow).mark_line(point=True).encode(
-            x=alt.X("minute:T", title="minute (UTC)"), y=alt.Y("records:Q", title="records", axis=alt.Axis(format=",d")),
-            color=alt.Color("direction:N"), tooltip=["minute:T", "direction:N", alt.Tooltip("records:Q", format=",d")]),
+            x=alt.X("minute:T", title="minute (UTC)", scale=alt.Scale(type="utc"), axis=alt.Axis(format="%H:%M")), y=alt.Y("records:Q", title="records", axis=alt.Axis(format=",d")),
+            color=alt.Color("direction:N"), tooltip=[alt.Tooltip("utcyearmonthdatehoursminutes(minute):T", title="minute (UTC)"), "direction:N", alt.Tooltip("records:Q", format=",d")]),
         width="stretch")
 
 st.subheader("Ingestion delay")
@@ -25,16 +25,19 @@ st.caption("Seconds from a record's event time to its arrival in the store, per 
            "itself is on the flow's /metrics (`revguard_consumer_lag_total`, `revguard run rating --metrics-port`), not in the store.")
 delay = q.ingest_delay()
 if not delay.empty:
+    delay["median delay"] = delay.pop("median_delay_s").map(duration)
+    delay["p95 delay"] = delay.pop("p95_delay_s").map(duration)
     st.dataframe(delay, hide_index=True, width="stretch", key="delay_table",
-                 column_config={"minute": st.column_config.DatetimeColumn("minute (UTC)", format="YYYY-MM-DD HH:mm"),
-                                "median_delay_s": st.column_config.NumberColumn("median delay (s)", format="localized"),
-                                "p95_delay_s": st.column_config.NumberColumn("p95 delay (s)", format="localized")})
+                 column_config={"minute": st.column_config.DatetimeColumn("minute (UTC)", format="YYYY-MM-DD HH:mm")})
 
 left, right = st.columns([1, 2])
 with left:
     st.subheader("Rejects by reason")
     reasons = q.rejects_by_reason()
-    st.dataframe(reasons, hide_index=True, width="stretch", key="reasons_table") if not reasons.empty else st.write("No rejects.")
+    if reasons.empty:
+        st.write("No rejects.")
+    else:
+        st.dataframe(reasons, hide_index=True, width="stretch", key="reasons_table")
 with right:
     st.subheader("Last rejects, raw text")
     rejects = q.last_rejects()

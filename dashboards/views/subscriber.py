@@ -43,8 +43,8 @@ if usage.empty:
 else:
     st.altair_chart(
         alt.Chart(usage).mark_bar().encode(
-            x=alt.X("day:T", title="day", axis=alt.Axis(format="%d %b")), y=alt.Y("records:Q", title="records"),
-            color=alt.Color("service:N"), tooltip=["day:T", "service:N", "records:Q", alt.Tooltip("charge:Q", format=",.2f")]),
+            x=alt.X("utcyearmonthdate(day):O", title="day (UTC)", axis=alt.Axis(format="%d %b", labelAngle=0)), y=alt.Y("records:Q", title="records"),
+            color=alt.Color("service:N"), tooltip=[alt.Tooltip("utcyearmonthdate(day):T", title="day"), "service:N", "records:Q", alt.Tooltip("charge:Q", format=",.2f")]),
         width="stretch")
 
 history = as_float(q.balance_history(msisdn), "change", "balance")
@@ -54,16 +54,19 @@ if who["payment"] == "prepaid" or not history.empty:
         st.write("No balance movements.")
     else:
         line = alt.Chart(history[history["event"] == "usage"]).mark_line(interpolate="step-after").encode(
-            x=alt.X("time:T", title="time (UTC)"), y=alt.Y("balance:Q", title=f"balance ({code})", axis=alt.Axis(format=",.2f")))
+            x=alt.X("time:T", title="time (UTC)", scale=alt.Scale(type="utc"), axis=alt.Axis(format="%d %b %H:%M")), y=alt.Y("balance:Q", title=f"balance ({code})", axis=alt.Axis(format=",.2f")))
         credits = alt.Chart(history[history["event"] != "usage"]).mark_rule(color="green").encode(
-            x="time:T", tooltip=["time:T", "event:N", alt.Tooltip("change:Q", format=",.2f")])
+            x=alt.X("time:T", scale=alt.Scale(type="utc")), tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "event:N", alt.Tooltip("change:Q", format=",.2f")])
         st.altair_chart(line + credits, width="stretch")
 
 left, right = st.columns(2)
 with left:
     st.markdown("**Alerts** (cut-offs, low balance, credit limits)")
     alerts = as_float(q.alerts(msisdn), "balance", "cycle_total", "threshold")
-    st.dataframe(alerts, hide_index=True, width="stretch", key="subscriber_alerts") if not alerts.empty else st.write("No alerts.")
+    if alerts.empty:
+        st.write("No alerts.")
+    else:
+        st.dataframe(alerts, hide_index=True, width="stretch", key="subscriber_alerts")
 with right:
     st.markdown("**Findings**")
     found = as_float(q.findings(msisdn), "amount")
