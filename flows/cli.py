@@ -626,6 +626,21 @@ def replay(ctx: click.Context, directory: Path, speed: float | None, topic_prefi
     click.echo(f"{summary.event_span_s / 3600:.1f} h of event time in {summary.wall_s:.1f} s")
 
 
+@cli.command("dashboard")
+@click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port of the app.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 exposes the app beyond this machine.")
+@click.pass_context
+def dashboard(ctx: click.Context, port: int, host: str) -> None:
+    """The analysts' Streamlit app, on the store (through the embedded endpoint, started when needed)."""
+    from dashboards.launch import run_dashboard
+
+    code = run_dashboard(host, port, ctx.find_root().obj.get("clickhouse_url"),
+                         say=lambda line, err=False: click.echo(line, err=err))
+    if code:
+        raise UsageFailure(f"the app's server stopped with exit code {code}")
+
+
 def main() -> None:
     try:
         exit_code = cli(prog_name="revguard", standalone_mode=False)

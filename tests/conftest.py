@@ -3,5 +3,6 @@ import pytest  # noqa: F401
 
 pytest_plugins = [
     "tests.fixtures.store",
+    "tests.fixtures.browser",  # after store: it starts an endpoint with store's helpers
     "tests.fixtures.tansu",
 ]

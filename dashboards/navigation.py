@@ -1,0 +1,29 @@
+"""The app's pages, in the order the sidebar lists them, grouped in sections.
+
+A feature adds its page here with one entry: its script under `dashboards/views/` (not
+`pages/`, which Streamlit would turn into a second, automatic navigation) and its
+queries in a module of the same name under `dashboards/queries/`. The model and forecast
+features have their sections waiting: "Models" (anomalies, churn) and "Finance" (forecasts).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    script: str  # relative to dashboards/app.py
+    title: str
+    icon: str
+    section: str
+    url_path: str
+
+
+PAGES: tuple[PageEntry, ...] = (
+    PageEntry("views/overview.py", "Overview", ":material/dashboard:", "Revenue assurance", "overview"),
+    PageEntry("views/findings.py", "Findings", ":material/search:", "Revenue assurance", "findings"),
+    PageEntry("views/cases.py", "Cases", ":material/assignment:", "Revenue assurance", "cases"),
+    PageEntry("views/subscriber.py", "Subscriber", ":material/person:", "Revenue assurance", "subscriber"),
+    PageEntry("views/stream_health.py", "Stream health", ":material/monitor_heart:", "Operations", "stream-health"),
+    # "Models": anomalies (#22), churn scores; "Finance": revenue forecasts (#24); alerts (#25).
+)
