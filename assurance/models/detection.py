@@ -121,7 +121,7 @@ def _model(home: Path, name: str, retrain: bool, fit, lo: datetime, hi: datetime
         except ModelMissing:
             pass
     model, metrics = fit()
-    meta = {"version": f"{name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}",
+    meta = {"version": f"{datetime.now(timezone.utc):%Y%m%d.%H%M%S}",
             "trained_from": lo.isoformat() + "Z", "trained_to": hi.isoformat() + "Z", "metrics": metrics}
     save_model(home, name, model, meta)
     return model, meta, True

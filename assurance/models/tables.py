@@ -15,13 +15,14 @@ def anomalies_table(run: DetectionRun) -> Table:
     """Events and money per kind written for the range, and the model that found them."""
     table = Table(title=f"Anomalies, event time {run.since:%Y-%m-%dT%H:%MZ} to {run.until:%Y-%m-%dT%H:%MZ}",
                   title_justify="left")
-    for column in ("kind", "events", "amount (ex tax)", "rows scored", "model", "baseline events"):
-        table.add_column(column, justify="left" if column in ("kind", "model") else "right", no_wrap=True)
+    for column in ("kind", "events", "amount", "rows", "model version", "model", "rule"):
+        table.add_column(column, justify="left" if column in ("kind", "model version", "model") else "right",
+                         no_wrap=True)
     for k in run.kinds:
         amount = sum((a.amount for a in k.events), Decimal(0))
-        model = k.model_version + (" (fitted now)" if k.trained else " (loaded)")
-        table.add_row(k.kind, f"{len(k.events):,}", f"{amount:,.2f}", f"{k.rows_scored:,}", model,
-                      f"{len(k.baseline):,}")
+        table.add_row(k.kind, f"{len(k.events):,}", f"{amount:,.2f}", f"{k.rows_scored:,}", k.model_version,
+                      "fitted now" if k.trained else "loaded", f"{len(k.baseline):,}")
+    table.caption = "amount: ex tax; rows: feature rows scored; rule: events of the kind's simple baseline rule"
     return table
 
 
