@@ -641,6 +641,41 @@ def dashboard(ctx: click.Context, port: int, host: str) -> None:
         raise UsageFailure(f"the app's server stopped with exit code {code}")
 
 
+# -- revguard score: every model over a range, one scorer function per family -------------
+
+def _anomaly_scorer(client, home: Path, since, until, retrain: bool):
+    from assurance.models.detection import score_anomalies
+    from assurance.models.tables import anomalies_table
+
+    return anomalies_table(score_anomalies(client, home, since, until, retrain=retrain, progress=True))
+
+
+# Each scorer: (client, REVGUARD_HOME, since, until, retrain) -> something rich can print.
+SCORERS = (_anomaly_scorer,)
+
+
+@cli.command()
+@click.option("--from", "since", default=None, help="Start of the event-time range (RFC 3339 or date).")
+@click.option("--to", "until", default=None, help="End of the event-time range, exclusive.")
+@click.option("--retrain", is_flag=True, help="Fit every model again on the range and save it.")
+@click.pass_context
+def score(ctx: click.Context, since: str | None, until: str | None, retrain: bool) -> None:
+    """Fit or load the models and write `anomalies` (and the other models' tables)."""
+    start, end = _timestamp(since, "--from"), _timestamp(until, "--to")
+    if start and end and end <= start:
+        raise UsageFailure("--to must be later than --from")
+    from assurance.models.registry import ModelError
+    from flows.report import stdout
+
+    client = _store(ctx)
+    home = Path(os.environ.get("REVGUARD_HOME", ".revguard"))
+    for scorer in SCORERS:
+        try:
+            stdout.print(scorer(client, home, start, end, retrain))
+        except (ModelError, ValueError) as exc:
+            raise UsageFailure(" ".join(str(exc).split())) from None
+
+
 def main() -> None:
     try:
         exit_code = cli(prog_name="revguard", standalone_mode=False)

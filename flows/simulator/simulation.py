@@ -22,6 +22,7 @@ from typing import Callable, TextIO
 import numpy as np
 import yaml
 
+from flows.simulator import anomalies
 from flows.simulator.catalog import catalog_document
 from flows.simulator.element_outages import ElementOutages, element_outages
 from flows.simulator.faults import (
@@ -120,6 +121,7 @@ class _ChunkOutput:
     populations: dict[str, int]
     gap_amount: list[Decimal]
     gap_records: list[int]
+    cut_amount: list[Decimal] = dataclasses.field(default_factory=list)
 
 
 def _simulated_chunk(settings: _Settings, number: int, first: int, count: int,
@@ -154,9 +156,12 @@ class _Totals:
         self.gap_amount = [ZERO] * len(self.gaps)
         self.gap_records = [0] * len(self.gaps)
         self.lines = {name: 0 for name in OUTPUT_FILES}
-        self.faults = {kind: 0 for kind in FAULT_KINDS}
-        self.populations = {kind: 0 for kind in FAULT_KINDS}
+        self.faults = {kind: 0 for kind in FAULT_KINDS + anomalies.ANOMALY_KINDS}
+        self.populations = {kind: 0 for kind in FAULT_KINDS + anomalies.ANOMALY_KINDS}
+        self.cuts = _truncations(settings)
+        self.cut_amount = [ZERO] * len(self.cuts)
         self.populations["element_gap"] = sum(outage_populations.values())
+        self.populations["volume_truncation"] = len(anomalies.PGW) if settings.fault_rate > 0 else 0
 
     def add(self, output: _ChunkOutput, handles: dict[str, TextIO]) -> None:
         for name, text in output.text.items():
@@ -167,6 +172,7 @@ class _Totals:
                 totals[key] += count
         self.gap_amount = [a + b for a, b in zip(self.gap_amount, output.gap_amount)]
         self.gap_records = [a + b for a, b in zip(self.gap_records, output.gap_records)]
+        self.cut_amount = [a + b for a, b in zip(self.cut_amount, output.cut_amount)]
 
     def finish(self, handles: dict[str, TextIO]) -> None:
         """The element_gap truth: known only once every chunk has lost its records."""
@@ -179,6 +185,10 @@ class _Totals:
                 lost_share=f"{self.gaps.lost_share[g]:.2f}"))
             self.faults["element_gap"] += 1
             self.lines["truth.ndjson"] += 1
+        lines = anomalies.truncation_truth(self.cuts, self.cut_amount, _period_end(self.settings))
+        handles["truth.ndjson"].write("".join(lines))
+        self.faults["volume_truncation"] += len(lines)
+        self.lines["truth.ndjson"] += len(lines)
 
     def summary(self, out: Path) -> SimulationSummary:
         s = self.settings
@@ -192,6 +202,15 @@ def _element_gaps(settings: _Settings) -> tuple[ElementOutages, dict[str, int]]:
     midnights = local_midnights(settings.start, settings.days)
     return element_outages(np.random.default_rng([settings.seed, 0]), midnights, settings.subscribers,
                            settings.start, settings.fault_rate)
+
+
+def _period_end(settings: _Settings) -> int:
+    return int(local_midnights(settings.start, settings.days)[-1])
+
+
+def _truncations(settings: _Settings) -> anomalies.Truncations:
+    midnights = local_midnights(settings.start, settings.days)
+    return anomalies.truncations(settings.seed, int(midnights[0]), int(midnights[-1]), settings.fault_rate)
 
 
 def _check_arguments(out: Path, subscribers: int, days: int, seed: int, start: date,
@@ -255,8 +274,9 @@ class _Chunk:
         self.ids = _Counters()
         self.text: dict[str, list[str]] = {name: [] for name in OUTPUT_FILES if name != "catalog.yaml"}
         self.lines = {name: 0 for name in OUTPUT_FILES}
-        self.faults = {kind: 0 for kind in FAULT_KINDS}
-        self.populations = {kind: 0 for kind in FAULT_KINDS}
+        self.faults = {kind: 0 for kind in FAULT_KINDS + anomalies.ANOMALY_KINDS}
+        self.populations = {kind: 0 for kind in FAULT_KINDS + anomalies.ANOMALY_KINDS}
+        self.cuts, self.cut_amount = _truncations(settings), []
         self.advance: Callable[[int], None] = lambda done: None
 
     def write(self, name: str, lines: list[str]) -> None:
@@ -267,11 +287,17 @@ class _Chunk:
         self.faults[kind] += 1
         return truth_line(kind, **keys)
 
+    def note_anomalies(self, injected: anomalies.Injected) -> None:
+        for kind, count in injected.counts.items():
+            self.faults[kind] += count
+        for kind, count in injected.populations.items():
+            self.populations[kind] += count
+
     def output(self) -> _ChunkOutput:
         return _ChunkOutput(
             text={name: "".join(parts) for name, parts in self.text.items()},
             lines=self.lines, faults=self.faults, populations=self.populations,
-            gap_amount=self.gap_amount, gap_records=self.gap_records)
+            gap_amount=self.gap_amount, gap_records=self.gap_records, cut_amount=self.cut_amount)
 
     # -- one chunk -------------------------------------------------------------------------
 
@@ -286,6 +312,9 @@ class _Chunk:
         subs = dataclasses.replace(subs, activity=np.where(ghost, 0.0, subs.activity))
 
         traffic = self.traffic_chunk(rng, subs, self.start, self.days)
+        injected = anomalies.inject(subs, traffic, self.catalog, self.seed, number, self.midnights,
+                                    self.fault_rate, self.cuts)
+        subs, traffic, self.cut_amount = injected.subscribers, injected.traffic, injected.truncation_amounts
         # a draw per event of its own stream, so partial drops shift no other draw
         gap = self.gaps.lost(traffic.element, traffic.start,
                              np.random.default_rng([self.seed, 2, number]).random(len(traffic)))
@@ -298,7 +327,8 @@ class _Chunk:
 
         rows = self._reference_rows(subs, ghost, unbilled_sub)
         adjustments = self._scheduled_adjustments(rng, subs, unbilled_sub | ghost)
-        truth: list[str] = []
+        truth: list[str] = list(injected.truth)
+        self.note_anomalies(injected)
         for i in np.flatnonzero(ghost).tolist():
             truth.append(self.truth("ghost_subscriber", msisdn=str(subs.msisdn[i])))
 
