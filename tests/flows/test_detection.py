@@ -18,6 +18,7 @@ from assurance.reconcile import reconcile
 from assurance.scoring import score_against_truth
 from flows.load import load_directory
 from flows.simulator import simulate
+from flows.simulator.anomalies import ANOMALY_KINDS
 
 RECORD_KINDS = ("unbilled", "duplicate_billing", "phantom_billing", "misrated", "usage_mismatch", "unfunded_usage")
 GROUP_KINDS = ("unbilled_subscriber", "ghost_subscriber", "element_gap")
@@ -47,7 +48,9 @@ def test_every_finding_kind_is_detected_with_its_money(chdb_client, simulated: P
             print(f"{kind:<21} {s.findings:>9} {s.truths:>9} {s.precision or 0:>10.3f} {s.recall or 0:>7.3f}"
                   f" {s.money_reported:>15} {s.money_injected:>15}")
 
-    assert {t["kind"] for t in truth} == set(RECORD_KINDS + GROUP_KINDS), "every kind must be injected"
+    # The anomaly kinds are the models' to find (`revguard score`), not the controls'.
+    assert {t["kind"] for t in truth} - set(ANOMALY_KINDS) == set(RECORD_KINDS + GROUP_KINDS), \
+        "every kind must be injected"
     for kind in RECORD_KINDS + GROUP_KINDS:
         floor = 0.99 if kind in RECORD_KINDS else 0.95
         s = scores[kind]
