@@ -135,13 +135,25 @@ def test_metrics_count_deliveries_by_receiver_and_status(receivers, alert_topics
         while len(receiver.accepted()) < 2:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        time.sleep(0.5)  # the ledger's flush settles both
-        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        # The counters move once the ledger's flush settles both: waited for, not slept on.
+        while not all(line in (text := metrics_text(port)) for line in EXPECTED_METRICS):
+            assert time.monotonic() < deadline, f"metrics not as expected within 30 s:\n{text}"
+            time.sleep(0.05)
     finally:
         stop.set()
         thread.join(30)
-    assert 'revguard_alert_deliveries_total{receiver="h",status="delivered"} 2.0' in text
-    assert 'revguard_alert_deliveries_total{receiver="h",status="failed"} 1.0' in text
-    assert 'revguard_alert_delivery_seconds_count{receiver="h"} 2.0' in text
-    assert 'revguard_alert_queue_depth{receiver="h"} 0.0' in text
-    assert 'revguard_alert_messages_total{outcome="routed"} 2.0' in text
+    for line in EXPECTED_METRICS:
+        assert line in text
+
+
+EXPECTED_METRICS = (
+    'revguard_alert_deliveries_total{receiver="h",status="delivered"} 2.0',
+    'revguard_alert_deliveries_total{receiver="h",status="failed"} 1.0',
+    'revguard_alert_delivery_seconds_count{receiver="h"} 2.0',
+    'revguard_alert_queue_depth{receiver="h"} 0.0',
+    'revguard_alert_messages_total{outcome="routed"} 2.0',
+)
+
+
+def metrics_text(port: int) -> str:
+    return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()

@@ -69,3 +69,14 @@ def test_an_hour_holding_a_change_is_split_exactly_at_the_change():
     instants = np.array([change - 3_600_000_000, change - 1, change, change + 1], dtype=np.int64)
     got = local_wall_clock_us(instants, "America/St_Johns")
     assert (got - instants).tolist() == [-12_600_000_000, -12_600_000_000, -9_000_000_000, -9_000_000_000]
+
+
+def test_cycle_starts_are_local_midnight_first_occurrence_or_first_instant_after_a_gap():
+    from rating.calendar import cycle_start_us
+
+    # By hand: Santiago's clocks went from 2026-09-06 00:00 -04 to 01:00 -03, so that midnight
+    # never happened and the cycle starts at 01:00 -03, 04:00Z; 2026-10-06 00:00 -03 is 03:00Z.
+    cycles = np.array([2026 * 12 + 8, 2026 * 12 + 9], dtype=np.int64)
+    got = cycle_start_us(cycles, np.array([6, 6]), "America/Santiago")
+    assert got.tolist() == [utc_us(2026, 9, 6, 4), utc_us(2026, 10, 6, 3)]
+

@@ -129,8 +129,10 @@ def flow_command(bootstrap: str, topics: StreamTopics, *extra: str) -> list[str]
     ]
 
 
-def flow_process(command: list[str], home: Path, store_url: str, log: Path) -> subprocess.Popen:
-    environment = {**os.environ, "REVGUARD_HOME": str(home), "REVGUARD_CLICKHOUSE_URL": store_url}
+def flow_process(command: list[str], home: Path, store_url: str, log: Path,
+                 extra_environment: dict[str, str] | None = None) -> subprocess.Popen:
+    environment = {**os.environ, "REVGUARD_HOME": str(home), "REVGUARD_CLICKHOUSE_URL": store_url,
+                   **(extra_environment or {})}
     with log.open("ab") as output:
         return subprocess.Popen(command, cwd=REPO, env=environment, stdout=output, stderr=subprocess.STDOUT)
 
