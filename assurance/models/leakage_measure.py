@@ -46,20 +46,21 @@ def measure_days(client: Any, home: Path, days: int, end: datetime, sla: timedel
         pooled.append(joined)
     both = pd.concat(pooled, ignore_index=True)
     label = both["fault_kind"].notna().astype(int).to_numpy()
+    amounts = [Decimal(v) for v in both["leaked"].dropna()]
     total = LeakageQuality(
         records=len(both), faults=int(label.sum()),
         auc_model=float(roc_auc_score(label, both["probability"])),
         auc_baseline=float(roc_auc_score(label, both["baseline"])),
         money_at_risk=sum(both["expected_loss"], Decimal(0)),
-        money_found=sum((Decimal(v) for v in both["leaked"].dropna()), Decimal(0)),
-        expected_faults=float(both["probability"].sum()))
+        money_found=sum(amounts, Decimal(0)), expected_faults=float(both["probability"].sum()),
+        largest_leak=max(amounts, default=Decimal(0)))
     return per_day, total
 
 
 def quality_table(per_day: list[DayQuality], pooled: LeakageQuality, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("scored day (as of)", "records", "faults found", "faults expected", "AUC model",
-                   "AUC element baseline", "money at risk", "money found", "error"):
+                   "AUC element baseline", "money at risk", "money found", "error", "largest leak"):
         table.add_column(column, justify="left" if column.startswith("scored") else "right", no_wrap=True)
 
     def row(name: str, q: LeakageQuality, **style) -> None:
@@ -68,13 +69,13 @@ def quality_table(per_day: list[DayQuality], pooled: LeakageQuality, title: str)
                       "-" if q.auc_model is None else f"{q.auc_model:.3f}",
                       "-" if q.auc_baseline is None else f"{q.auc_baseline:.3f}",
                       f"{q.money_at_risk:,.2f}", f"{q.money_found:,.2f}",
-                      "-" if error is None else f"{error:+.1%}", **style)
+                      "-" if error is None else f"{error:+.1%}", f"{q.largest_leak:,.2f}", **style)
 
     for d in per_day:
         row(f"{d.as_of:%Y-%m-%dT%H:%MZ}", d.quality)
     row("pooled", pooled, style="bold")
     table.caption = ("money: ex tax, under-billing only (unbilled, misrated, usage_mismatch); "
-                     "error: money at risk against money found")
+                     "error: money at risk against money found; largest leak: the one record that leaked most")
     return table
 
 
@@ -86,6 +87,7 @@ def main() -> None:
     parser.add_argument("--scored-days", type=int, default=5)
     parser.add_argument("--fault-rate", type=float, default=0.01)
     parser.add_argument("--work", type=Path, default=None, help="directory to keep (default: a temporary one)")
+    parser.add_argument("--reuse", action="store_true", help="reconcile and measure the store already loaded in --work")
     args = parser.parse_args()
     from assurance.reconcile import reconcile
     from clickhouse.client import store_client
@@ -93,13 +95,14 @@ def main() -> None:
     from flows.load import load_directory
     from flows.simulator.simulation import simulate
 
-    console = Console()
+    console = Console(width=150)
     work = args.work or Path(tempfile.mkdtemp(prefix="leakage-measure-"))
-    simulate(work / "sim", subscribers=args.subscribers, days=args.days, seed=args.seed,
-             start=date(2026, 10, 1), fault_rate=args.fault_rate, progress=True)
     client = store_client(home=work / "home")
-    migrate(client)
-    load_directory(client, work / "sim", progress=True)
+    if not (args.reuse and args.work):
+        simulate(work / "sim", subscribers=args.subscribers, days=args.days, seed=args.seed,
+                 start=date(2026, 10, 1), fault_rate=args.fault_rate, progress=True)
+        migrate(client)
+        load_directory(client, work / "sim", progress=True)
     reconcile(client, progress=True)
     # the last full day whose SLA has closed in the store: the billing of the period's end
     end = client.query("SELECT max(start_time) FROM revguard.rated_usage").result_rows[0][0]

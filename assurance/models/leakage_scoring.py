@@ -194,6 +194,7 @@ class LeakageQuality:
     money_at_risk: Decimal
     money_found: Decimal
     expected_faults: float
+    largest_leak: Decimal = Decimal(0)   # one record's share of money_found: how much of it is luck
 
     @property
     def money_error(self) -> float | None:
@@ -209,14 +210,15 @@ def leakage_quality(client: Any, run: LeakageRun) -> LeakageQuality:
     found = F.findings_frame(client, run.scored_from, run.scored_to)
     joined = scores[["record_id"]].merge(found, on="record_id", how="left")
     label = joined["fault_kind"].notna().to_numpy().astype(int)
-    leaked = sum((Decimal(v) for v in joined["leaked"].dropna()), Decimal(0))
+    amounts = [Decimal(v) for v in joined["leaked"].dropna()]
+    leaked = sum(amounts, Decimal(0))
     two_classes = 0 < label.sum() < len(label)
     return LeakageQuality(
         records=len(scores), faults=int(label.sum()),
         auc_model=float(roc_auc_score(label, scores["probability"])) if two_classes else None,
         auc_baseline=float(roc_auc_score(label, scores["baseline"])) if two_classes else None,
         money_at_risk=sum(scores["expected_loss"], Decimal(0)), money_found=leaked,
-        expected_faults=float(scores["probability"].sum()))
+        expected_faults=float(scores["probability"].sum()), largest_leak=max(amounts, default=Decimal(0)))
 
 
 def _billing_clock(client: Any) -> datetime | None:
