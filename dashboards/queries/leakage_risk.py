@@ -31,7 +31,7 @@ SETTINGS join_use_nulls = 0
 
 # The latest scoring run's money at risk per element, service and day.
 LATEST_CELLS = """
-WITH (SELECT max(as_of) FROM revguard.leakage_scores) AS latest
+WITH (SELECT max(as_of) FROM revguard.leakage_scores FINAL) AS latest
 SELECT toString(element_id) AS element, toString(service) AS service, toDate(start_time) AS day,
        count() AS records, sum(probability) AS expected_faults, sum(expected_loss) AS money_at_risk
 FROM revguard.leakage_scores FINAL
@@ -42,7 +42,7 @@ ORDER BY money_at_risk DESC
 
 # The riskiest open records of the latest run, by money at risk.
 TOP_RECORDS = """
-WITH (SELECT max(as_of) FROM revguard.leakage_scores) AS latest
+WITH (SELECT max(as_of) FROM revguard.leakage_scores FINAL) AS latest
 SELECT record_id, msisdn, toString(element_id) AS element, toString(service) AS service, start_time,
        probability, expected_loss, model_version
 FROM revguard.leakage_scores FINAL

@@ -17,11 +17,11 @@ if run.empty or int(run["scored"].iloc[0]) == 0:
     st.stop()
 
 cells = q.latest_cells()
-at_risk = sum(cells["money_at_risk"]) if not cells.empty else 0
+empty = cells.empty or "records" not in cells.columns
 left, middle, right = st.columns(3)
-left.metric("Money at risk now", money(at_risk, code))
-middle.metric("Records inside the SLA", f"{int(cells['records'].sum()):,}")
-right.metric("Expected faults", f"{float(cells['expected_faults'].sum()):,.0f}")
+left.metric("Money at risk now", money(0 if empty else sum(cells["money_at_risk"]), code))
+middle.metric("Records inside the SLA", f"{0 if empty else int(cells['records'].sum()):,}")
+right.metric("Expected faults", f"{0.0 if empty else float(cells['expected_faults'].sum()):,.0f}")
 st.caption(f"Scored against the billing clock {pd.Timestamp(run['latest_as_of'].iloc[0]):%Y-%m-%d %H:%M} UTC by model "
            f"{run['model_version'].iloc[0]}. Money at risk: probability that the controls will find the record "
            "unbilled, misrated or with a usage mismatch once the 24 h SLA closes, times the under-billing expected if so (ex tax).")
@@ -39,20 +39,29 @@ st.altair_chart(
         color=alt.Color("measure:N", title=None, legend=alt.Legend(orient="bottom")),
         tooltip=["yearmonthdate(day):T", "measure:N", alt.Tooltip("amount:Q", format=",.2f")]),
     width="stretch")
-st.dataframe(shown.rename(columns={"sla_closed": "SLA closed"}), hide_index=True, width="stretch", key="days_table",
-             column_config={"money_at_risk": money_column("money at risk", code),
+shown["sla_closed"] = shown["sla_closed"].astype(bool)
+st.dataframe(shown, hide_index=True, width="stretch", key="days_table",
+             column_config={"day": st.column_config.DateColumn("day", format="YYYY-MM-DD"),
+                            "sla_closed": st.column_config.CheckboxColumn("SLA closed"),
+                            "faults_found": st.column_config.NumberColumn("faults found"),
+                            "money_at_risk": money_column("money at risk", code),
                             "leakage_found": money_column("leakage found", code),
                             "expected_faults": st.column_config.NumberColumn("expected faults", format="%.1f")})
 st.caption("A day whose SLA has not closed shows only what the controls could already see (misratings of bills "
            "that arrived); once it closes, the two bars are the forecast and the outcome.")
 
 st.subheader("Where the money at risk is: element, service and day")
-st.dataframe(as_float(cells, "money_at_risk"), hide_index=True, width="stretch", key="cells_table",
-             column_config={"money_at_risk": money_column("money at risk", code),
-                            "expected_faults": st.column_config.NumberColumn("expected faults", format="%.1f")})
+if empty:
+    st.write("The latest run found no record inside the SLA.")
+else:
+    st.dataframe(as_float(cells, "money_at_risk"), hide_index=True, width="stretch", key="cells_table",
+                 column_config={"day": st.column_config.DateColumn("day", format="YYYY-MM-DD"),
+                                "money_at_risk": money_column("money at risk", code),
+                                "expected_faults": st.column_config.NumberColumn("expected faults", format="%.1f")})
 
 st.subheader("Riskiest open records")
 records = shown_msisdns(as_float(q.top_records(), "expected_loss"), unmasked())
 st.dataframe(records, hide_index=True, width="stretch", key="records_table",
-             column_config={"expected_loss": money_column("money at risk", code),
+             column_config={"start_time": st.column_config.DatetimeColumn("start (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+                            "expected_loss": money_column("money at risk", code),
                             "probability": st.column_config.NumberColumn("probability", format="%.3f")})

@@ -50,3 +50,17 @@ def test_a_store_without_scores_says_how_to_get_them(small_store):
     at_ = app_on(PAGE)
     assert not at_.exception
     assert any("revguard score" in t for t in texts(at_.markdown))
+
+
+def test_a_record_rescored_from_an_earlier_clock_counts_in_that_run_only(small_store):
+    # N1 was first scored at a later clock, then again (newer scored_at) at an earlier one: only
+    # the newer row holds, so the latest run is the earlier clock's and it holds N1
+    small_store.insert("revguard.leakage_scores", [
+        ["N1", MSISDN_1, "msc-01", "voice", at("2026-11-02T08:00:00"), 0.5, Decimal("0.050000"), "v0",
+         at("2026-11-04T12:00:00"), at("2026-11-04T12:00:00")],
+        ["N1", MSISDN_1, "msc-01", "voice", at("2026-11-02T08:00:00"), 0.2, Decimal("0.020000"), "v1",
+         at("2026-11-02T12:00:00"), at("2026-11-05T12:00:00")],
+    ], column_names=COLUMNS)
+    at_ = app_on(PAGE)
+    assert not at_.exception
+    assert metric(at_, "Money at risk now") == "EUR 0.02"
