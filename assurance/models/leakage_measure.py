@@ -59,9 +59,9 @@ def measure_days(client: Any, home: Path, days: int, end: datetime, sla: timedel
 
 def quality_table(per_day: list[DayQuality], pooled: LeakageQuality, title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("scored day (as of)", "records", "faults found", "faults expected", "AUC model",
-                   "AUC element baseline", "money at risk", "money found", "error", "largest leak"):
-        table.add_column(column, justify="left" if column.startswith("scored") else "right", no_wrap=True)
+    for column in ("day scored (as of)", "records", "faults", "expected", "AUC", "AUC baseline",
+                   "at risk", "found", "error", "largest leak"):
+        table.add_column(column, justify="left" if column.startswith("day") else "right", no_wrap=True)
 
     def row(name: str, q: LeakageQuality, **style) -> None:
         error = q.money_error
@@ -74,8 +74,10 @@ def quality_table(per_day: list[DayQuality], pooled: LeakageQuality, title: str)
     for d in per_day:
         row(f"{d.as_of:%Y-%m-%dT%H:%MZ}", d.quality)
     row("pooled", pooled, style="bold")
-    table.caption = ("money: ex tax, under-billing only (unbilled, misrated, usage_mismatch); "
-                     "error: money at risk against money found; largest leak: the one record that leaked most")
+    table.caption = ("faults: found by the controls once the SLA closed, expected: sum of probabilities; "
+                     "AUC baseline: the element's historical fault rate; at risk / found: money ex tax, "
+                     "under-billing only (unbilled, misrated, usage_mismatch); largest leak: the one record "
+                     "that leaked most")
     return table
 
 

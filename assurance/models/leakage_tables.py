@@ -31,4 +31,7 @@ def leakage_table(run: LeakageRun) -> Table:
                   f"{run.money_at_risk:,.2f}", style="bold")
     table.caption = (f"model {run.model_version} ({'fitted now' if run.trained else 'loaded'}); "
                      "money at risk: ex tax, probability x expected under-billing, in leakage_scores")
+    if run.records == 0:
+        table.caption += (f". No rated record started in the 24 h before the billing clock {run.as_of:%Y-%m-%dT%H:%MZ}: "
+                          "the controls have judged them all; `revguard score --to T` scores as of an earlier time T")
     return table

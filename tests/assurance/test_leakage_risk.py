@@ -197,3 +197,25 @@ def test_a_model_from_other_library_versions_is_refused_in_one_line_then_retrain
     assert again.trained
     assert json.loads(path.read_text())["library_versions"]["scikit-learn"] != "0.20.0"
     assert score_leakage(judged_store, tmp_path, as_of=AS_OF).trained is False
+
+
+def test_revguard_score_refuses_the_foreign_model_in_one_line_and_retrain_fits_it(judged_store, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from flows import cli
+
+    # the leakage scorer alone: the anomaly scorer needs network usage this store does not hold
+    monkeypatch.setattr(cli, "SCORERS", (cli._leakage_scorer,))
+    monkeypatch.setenv("REVGUARD_HOME", str(tmp_path))
+    to = ["score", "--to", "2026-11-11T06:00:00Z"]
+    assert CliRunner().invoke(cli.cli, to).exit_code == 0
+    path = models_dir(tmp_path) / MODEL_NAME / METADATA_FILE
+    meta = json.loads(path.read_text())
+    meta["library_versions"]["numpy"] = "1.0.0"
+    path.write_text(json.dumps(meta))
+    refused = CliRunner().invoke(cli.cli, to)
+    assert refused.exit_code == 2
+    message = refused.output.strip()
+    assert len(message.splitlines()) == 1 and "numpy 1.0.0" in message and "--retrain" in message
+    retrained = CliRunner().invoke(cli.cli, to + ["--retrain"])
+    assert retrained.exit_code == 0 and "fitted now" in retrained.output
