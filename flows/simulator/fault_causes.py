@@ -24,7 +24,7 @@ from flows.simulator.faults import RECORD_FAULTS
 from flows.simulator.network import (
     DATA, ELEMENTS, EU_NETWORKS, REGION_WEIGHTS, REGIONS, SMS, VISITED_NETWORKS, VOICE,
     element_index)
-from flows.simulator.population import DAY, PLAN_IDS, PLAN_SHARE
+from flows.simulator.population import PLAN_IDS, PLAN_SHARE
 
 CAUSES = ("noise", "failing_feed", "mispriced_tariff", "late_roaming_partner")
 NOISE, FEED, MISPRICED, PARTNER = range(len(CAUSES))
