@@ -681,6 +681,17 @@ def score(ctx: click.Context, since: str | None, until: str | None, retrain: boo
             raise UsageFailure(" ".join(str(exc).split())) from None
 
 
+# --- issue 23 (leakage risk): a scorer of `revguard score`, records inside the billing SLA ---
+def _leakage_scorer(client, home: Path, since, until, retrain: bool):
+    from assurance.models.leakage_scoring import score_leakage
+    from assurance.models.leakage_tables import leakage_table
+
+    return leakage_table(score_leakage(client, home, since, until, retrain=retrain, progress=True))
+
+
+SCORERS = SCORERS + (_leakage_scorer,)
+
+
 def main() -> None:
     try:
         exit_code = cli(prog_name="revguard", standalone_mode=False)

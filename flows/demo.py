@@ -31,6 +31,7 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     from assurance.scoring import score_against_truth
     from clickhouse.client import store_client
     from clickhouse.migrations import migrate
+    from flows.demo_leakage import print_leakage_risk
     from flows.load import load_directory
     from flows.simulator import simulate
     from forecasting.month_close import print_month_end
@@ -77,6 +78,8 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
 
     stdout.rule("5. for finance: where this month's usage revenue closes")
     print_month_end(client)
+    stdout.rule("leakage risk: money at risk before billing closes")
+    print_leakage_risk(client, home)  # issue 23
 
     timings.append(("total", f"{perf_counter() - started:.1f} s"))
     stdout.print(counts_table("time taken", timings))

@@ -23,10 +23,11 @@ import numpy as np
 import yaml
 
 from flows.simulator import anomalies
+from flows.simulator import fault_causes as causes
 from flows.simulator.catalog import catalog_document
 from flows.simulator.element_outages import ElementOutages, element_outages
 from flows.simulator.faults import (
-    FAULT_KINDS, altered_quantity, misrated_charge, record_fault, unfunded_amount)
+    FAULT_KINDS, altered_quantity, misrated_charge, unfunded_amount)
 from flows.simulator.formats import (
     OUTPUT_FILES, PROVISIONING_COLUMNS, SUBSCRIBER_COLUMNS, adjustment_line, billed_line,
     csv_line, network_line, truth_line)
@@ -267,6 +268,7 @@ class _Chunk:
         self.period_start, self.period_end = int(self.midnights[0]), int(self.midnights[-1])
         self.plans = {str(p["id"]): p for p in self.catalog["plans"]}
         self.gaps, _ = _element_gaps(settings)
+        self.causes = causes.fault_causes(settings.seed, self.midnights)  # issue 23: why faults happen
         self.gap_amount = [ZERO] * len(self.gaps)
         self.gap_records = [0] * len(self.gaps)
         # ids are unique across chunks by their chunk prefix, so chunks are independent
@@ -427,6 +429,7 @@ class _Chunk:
         element_of = traffic.element.tolist()
         cell_of = traffic.cell.tolist()
         gap_of = gap.tolist()
+        cause_of = causes.chunk_thresholds(self.causes, traffic, subs.plan, ~unbilled_sub, gap, rate)
         bounds = np.searchsorted(traffic.subscriber, np.arange(len(subs) + 1)).tolist()
         record_ids = [self._record_id() for _ in range(n)]
 
@@ -501,25 +504,29 @@ class _Chunk:
                 network[j] = self._network_line(record, element_of[j], cell_of[j])
                 is_voice = service == "voice"
                 quantity = duration_of[j] if is_voice else volume_of[j]
-                kind, considered = record_fault(draws[j][:4], rate, service == "sms" or quantity > 0,
-                                                service != "sms" and quantity > 0)
+                kind, considered, cause = causes.caused_record_fault(
+                    draws[j][:4], [cause_of[k][j] for k in range(4)], service == "sms" or quantity > 0,
+                    service != "sms" and quantity > 0)
                 for name in considered:
                     self.populations[name] += 1
                 self.populations["phantom_billing"] += 1
 
+                late = causes.PARTNER_EXTRA_DELAY_S if causes.is_late_partner(self.causes, visited) else 0
                 truth += self._bill_record(rater, billed, record, kind, quantity, discount,
-                                           t + delays[j], draws[j])
+                                           t + min(delays[j] + late, BILLING_SLA_S - 1), draws[j], cause)
                 if draws[j][7] < rate:
                     truth.append(self._phantom(rater, billed, record, t, draws[j]))
         self.advance(len(subs) % PROGRESS_STEP)
         return network, billed, adjustment_lines, unbilled_counts
 
     def _bill_record(self, rater: ReferenceRater, billed: list, record: dict, kind: str,
-                     quantity: int, discount: Decimal, billed_at: int, draw: list[float]) -> list[str]:
+                     quantity: int, discount: Decimal, billed_at: int, draw: list[float],
+                     cause: int = causes.NOISE) -> list[str]:
         """Bill one network record correctly, then alter the billing by its fault `kind`
         (or not, for ""). The rater's state always advances by the correct rating. Returns
         the truth lines of the fault."""
         msisdn, record_id = record["msisdn"], record["record_id"]
+        why = {"cause": causes.CAUSES[cause], "cause_key": self.causes.cause_key(cause)}
         is_voice = record["service"] == "voice"
         if kind == "usage_mismatch":
             # the billing system saw another quantity, from the same state before the record
@@ -530,25 +537,27 @@ class _Chunk:
         correct = rater.rate(record).charge
 
         if kind == "unbilled":
-            return [self.truth("unbilled", record_id=record_id, msisdn=msisdn, amount=correct)]
+            return [self.truth("unbilled", record_id=record_id, msisdn=msisdn, amount=correct, **why)]
         if kind == "duplicate_billing":
             self._emit_bill(billed, self._bill_id(), record, correct, billed_at)
             extra = self._bill_id()
             self._emit_bill(billed, extra, record, correct, billed_at + 3600 + int(draw[5] * 47 * 3600))
             return [self.truth("duplicate_billing", record_id=record_id, bill_record_id=extra,
-                               msisdn=msisdn, amount=-correct)]
+                               msisdn=msisdn, amount=-correct, **why)]
         bill_id = self._bill_id()
         if kind == "misrated":
             unpriced = rater.rate(record, commit=False, use_allowance=False).charge \
                 if correct == 0 else ZERO
             wrong = misrated_charge(correct, unpriced, discount, draw[5], draw[6])
+            if cause == causes.MISPRICED and correct > 0:
+                wrong = causes.mispriced_charge(correct, self.causes.misprice_factor)
             self._emit_bill(billed, bill_id, record, wrong, billed_at)
             return [self.truth("misrated", record_id=record_id, bill_record_id=bill_id,
-                               msisdn=msisdn, amount=correct - wrong)]
+                               msisdn=msisdn, amount=correct - wrong, **why)]
         if kind == "usage_mismatch":
             self._emit_bill(billed, bill_id, altered, altered_charge, billed_at)
             return [self.truth("usage_mismatch", record_id=record_id, bill_record_id=bill_id,
-                               msisdn=msisdn, amount=correct - altered_charge)]
+                               msisdn=msisdn, amount=correct - altered_charge, **why)]
         self._emit_bill(billed, bill_id, record, correct, billed_at)
         return []
 
