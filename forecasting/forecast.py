@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting.conformal import conformal_quantile, half_widths
+from forecasting.conformal import half_widths, recency_weights, weighted_conformal_quantile
 from forecasting.errors import ForecastInputError
 from forecasting.methods import METHODS
 from forecasting.series import Series
@@ -124,7 +124,7 @@ def month_end(series: Series, forecast: Forecast, known: int | None = None) -> P
     sums = np.abs(forecast.errors[:, :remaining].sum(axis=1))
     bounds = {}
     for level in forecast.bounds:
-        width = float(conformal_quantile(sums, level))
+        width = weighted_conformal_quantile(sums, recency_weights(len(sums)), level)
         bounds[level] = (point - width, point + width)
     return Projection(month=month.to_timestamp(), to_date=to_date, point=point, bounds=bounds, remaining=remaining)
 

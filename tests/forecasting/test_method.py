@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.conformal import conformal_quantile, half_widths
+from forecasting.conformal import conformal_quantile, half_widths, weighted_conformal_quantile
 from forecasting.errors import ForecastInputError
 from forecasting.forecast import bottom_up, forecast_series, month_end, required_points
 from forecasting.methods import holt_winters, seasonal_naive
@@ -49,6 +49,22 @@ def test_conformal_width_is_the_rank_ceil_n_plus_one_times_level() -> None:
     scores = np.arange(1.0, 10.0)                # 9 scores: rank ceil(10 · 0.8) = 8
     assert conformal_quantile(scores, 80) == 8.0
     assert conformal_quantile(scores, 95) == 9.0  # ceil(9.5) = 10 > 9: the largest
+
+
+def test_equal_weights_give_the_plain_conformal_rank() -> None:
+    scores = np.arange(1.0, 10.0)
+    assert weighted_conformal_quantile(scores, np.ones(9), 80) == 8.0
+    assert weighted_conformal_quantile(scores, np.ones(9), 95) == 9.0
+
+
+def test_recent_errors_weigh_more_after_a_shift() -> None:
+    # 40 old errors of 10, then 40 recent errors of 1; weights halve every 10 origins back.
+    # Recent weight: sum 0.5^(k/10), k < 40 = 0.9375 / (1 - 0.5^0.1) ≈ 14.0; old: 14.0 · 0.5^4 ≈ 0.875.
+    # Share of the recent errors: 14.0 / (14.875 + 1) ≈ 0.88, so 80 % is width 1 and 95 % is 10.
+    errors = np.concatenate([np.full(40, 10.0), np.full(40, 1.0)])[:, None]
+    assert half_widths(errors, 80, half_life=10).tolist() == [1.0]
+    assert half_widths(errors, 95, half_life=10).tolist() == [10.0]
+    assert half_widths(errors, 80, half_life=None).tolist() == [10.0]   # unweighted: rank 65 of 80
 
 
 def test_half_widths_never_shrink_with_the_step() -> None:
