@@ -61,8 +61,9 @@ def required_points(season: int, horizon: int) -> int:
 
 
 def forecast_series(series: Series, horizon: int, levels: tuple[int, ...] = LEVELS,
-                    known: int | None = None) -> Forecast:
-    """Forecast `horizon` steps after the first `known` values (all by default).
+                    known: int | None = None, methods: dict | None = None) -> Forecast:
+    """Forecast `horizon` steps after the first `known` values (all by default), choosing
+    among `methods` (all of `forecasting.methods.METHODS` by default).
 
     Raises ForecastInputError (one line) for a series too short for its season and horizon."""
     known = len(series) if known is None else known
@@ -79,7 +80,7 @@ def forecast_series(series: Series, horizon: int, levels: tuple[int, ...] = LEVE
     actual = series.values[calibration[:, None] + np.arange(horizon)[None, :]]
 
     paths, errors, mae = {}, {}, {}
-    for name, method in METHODS.items():
+    for name, method in (METHODS if methods is None else methods).items():
         forecasts = method(series, origins, horizon)
         if forecasts is None:
             continue
