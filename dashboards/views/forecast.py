@@ -18,13 +18,14 @@ month, reason = forecast.month_end()
 if month is None:
     st.info(f"No month-end projection: {reason}.", icon=":material/event_busy:")
 else:
-    kpis = st.columns(4)
+    kpis = st.columns(3)
     kpis[0].metric(f"{month['month']:%B %Y} closes at", money(month["point"], code),
                    help="Usage revenue ex tax: the month so far plus the forecast of its remaining days.")
-    kpis[1].metric("Month so far", money(month["to_date"], code), help=f"{month['remaining']} days still forecast")
-    for column, level in zip(kpis[2:], (80, 95)):
+    kpis[1].metric("Month so far", money(month["to_date"], code))
+    kpis[2].metric("Days still forecast", f"{month['remaining']}")
+    for column, level in zip(st.columns(2), (80, 95)):
         low, high = month["bounds"][level]
-        column.metric(f"{level} % interval", f"{money(low, code)} – {money(high, code)}",
+        column.metric(f"{level} % interval", f"{money(low, code)} – {money(high, '')}",
                       help="Calibrated on the errors of past forecasts of sums over as many days.")
 
 runs = forecast.runs()
@@ -89,7 +90,8 @@ if tests is None:
     st.info(f"No backtest: {reason}.", icon=":material/history:")
 else:
     st.dataframe(tests, hide_index=True, width="stretch", column_config={
-        column: st.column_config.NumberColumn(column, format="%.2f") for column in tests.columns if column != "series"})
+        column: st.column_config.NumberColumn(column, format="%d" if column == "month ends" else "%.2f")
+        for column in tests.columns if column != "series"})
     st.caption(f"{forecast.BACKTEST_ORIGINS} rolling origins, {forecast.BACKTEST_HORIZON} days ahead. MASE in units of "
                "the in-sample seasonal naive error; ratio = MASE / seasonal naive's (below 0.8 is the bar). "
                "In 80 % / in 95 %: share of actual days inside the intervals. Pinball: loss of the interval ends. "

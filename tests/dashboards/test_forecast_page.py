@@ -72,7 +72,8 @@ def test_month_end_projection_is_the_month_so_far_plus_the_forecast_rest(forecas
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["March 2027 closes at"] == money(close, "EUR")
     assert metrics["Month so far"] == money(day_total(119), "EUR")
-    assert metrics["80 % interval"] == f"{money(close, 'EUR')} – {money(close, 'EUR')}"   # exact: zero width
+    assert metrics["Days still forecast"] == "30"
+    assert metrics["80 % interval"] == f"{money(close, 'EUR')} – {money(close, '')}"   # exact: zero width
 
 
 def test_known_money_is_shown_apart_per_month(forecast_store):

@@ -119,3 +119,19 @@ def test_series_too_short_for_season_and_horizon_is_one_clear_line() -> None:
     needed = required_points(7, 14)
     with pytest.raises(ForecastInputError, match=f"{needed - 1} points.*needs at least {needed}"):
         forecast_series(daily(np.tile(WEEK, 10)[:needed - 1]), 14)
+
+
+def test_lower_ends_of_a_never_negative_series_stop_at_zero() -> None:
+    # Revenue near 0 with wild noise: the symmetric width would reach below 0.
+    values = np.abs(np.random.default_rng(2).normal(0, 50, 84))
+    forecast = forecast_series(daily(values), 14)
+    for lower, upper in forecast.bounds.values():
+        assert (lower >= 0).all() and (upper > lower).all()
+    assert forecast.bounds[95][0].min() == 0.0       # cut, not merely positive by chance
+
+
+def test_a_series_that_goes_negative_keeps_symmetric_intervals() -> None:
+    values = np.random.default_rng(2).normal(0, 50, 84)   # refunds can make a day negative
+    forecast = forecast_series(daily(values), 14)
+    lower, upper = forecast.bounds[95]
+    np.testing.assert_allclose(upper - forecast.point, forecast.point - lower)
