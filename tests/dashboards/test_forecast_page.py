@@ -168,7 +168,7 @@ def test_finance_sees_the_projection_bands_and_downloads_the_csv_in_a_browser(ta
     assert tab.locator("[data-testid='stException']").count() == 0
     assert tab.locator("[data-testid='stVegaLiteChart']").count() == 1
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SCREENSHOTS / "forecast.png"), full_page=True)
+    tab.screenshot(path=str(SCREENSHOTS / "forecast-projection.png"), full_page=True)
     with tab.expect_download() as download:
         tab.get_by_role("button", name="Download this run as CSV").click()
     rows = list(csv.DictReader(open(download.value.path(), encoding="utf-8")))
