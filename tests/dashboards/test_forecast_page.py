@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboards.layout import money
 from forecasting.runs import run_forecast
-from tests.assurance.rows import rated_row, subscriber_row
+from tests.assurance.rows import subscriber_row
 from tests.dashboards.conftest import APP
 from tests.flows.conftest import CATALOG
 from tests.forecasting.test_store_forecast import WEEK, insert_rated, weekly_rows
