@@ -21,6 +21,7 @@ BENCHMARKS = {
     "streaming": ([], ["--records", "100000", "--seconds", "10", "--state-subscribers", "100000"]),
     "alerts": ([], ["--seconds", "5", "--burst", "1000"]),
     "leakage_risk": ([], ["--records", "100000", "--history", "50000"]),
+    "forecast": ([], ["--elements", "34"]),
 }
 
 

@@ -26,5 +26,6 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("views/subscriber.py", "Subscriber", ":material/person:", "Revenue assurance", "subscriber"),
     PageEntry("views/stream_health.py", "Stream health", ":material/monitor_heart:", "Operations", "stream-health"),
     PageEntry("views/leakage_risk.py", "Leakage risk", ":material/savings:", "Models", "leakage-risk"),
+    PageEntry("views/forecast.py", "Forecast", ":material/query_stats:", "Finance", "forecast"),
     # "Models": anomalies (#22), churn scores; "Finance": revenue forecasts (#24); alerts (#25).
 )

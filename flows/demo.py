@@ -77,7 +77,7 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     stdout.print(detection_table(score_against_truth(findings, truth)))
 
     stdout.rule("5. for finance: where this month's usage revenue closes")
-    print_month_end(client)
+    print_month_end(client, home / "finance-sim", seed)
     stdout.rule("leakage risk: money at risk before billing closes")
     print_leakage_risk(client, home)  # issue 23
 

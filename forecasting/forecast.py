@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting.conformal import conformal_quantile, half_widths
+from forecasting.conformal import half_widths, recency_weights, weighted_conformal_quantile
 from forecasting.errors import ForecastInputError
 from forecasting.methods import METHODS
 from forecasting.series import Series
@@ -37,6 +37,7 @@ class Forecast:
     errors: np.ndarray                                  # calibration errors (origins × steps), actual − forecast
     candidates: dict[str, np.ndarray]                   # each method's point forecast from this origin
     candidate_mae: dict[str, float]                     # each method's calibration error
+    floor: float | None = None                          # lower ends cut here (0 for a never-negative series)
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,9 @@ def required_points(season: int, horizon: int) -> int:
 
 
 def forecast_series(series: Series, horizon: int, levels: tuple[int, ...] = LEVELS,
-                    known: int | None = None) -> Forecast:
-    """Forecast `horizon` steps after the first `known` values (all by default).
+                    known: int | None = None, methods: dict | None = None) -> Forecast:
+    """Forecast `horizon` steps after the first `known` values (all by default), choosing
+    among `methods` (all of `forecasting.methods.METHODS` by default).
 
     Raises ForecastInputError (one line) for a series too short for its season and horizon."""
     known = len(series) if known is None else known
@@ -79,7 +81,7 @@ def forecast_series(series: Series, horizon: int, levels: tuple[int, ...] = LEVE
     actual = series.values[calibration[:, None] + np.arange(horizon)[None, :]]
 
     paths, errors, mae = {}, {}, {}
-    for name, method in METHODS.items():
+    for name, method in (METHODS if methods is None else methods).items():
         forecasts = method(series, origins, horizon)
         if forecasts is None:
             continue
@@ -92,8 +94,11 @@ def forecast_series(series: Series, horizon: int, levels: tuple[int, ...] = LEVE
         errors["ridge_winters_mean"] = (errors["calendar_ridge"] + errors["holt_winters"]) / 2
         mae["ridge_winters_mean"] = float(np.mean(np.abs(errors["ridge_winters_mean"])))
     chosen = min(mae, key=lambda name: (mae[name], name != "seasonal_naive"))
+    # Revenue that has never been negative will not be: a lower end below 0 is cut to 0, which
+    # changes no interval's coverage (no actual can lie in the part cut away).
+    floor = 0.0 if (series.values[:known] >= 0).all() else None
     return _with_intervals(series.name, _times_after(series, known, horizon), paths[chosen], errors[chosen],
-                           chosen, levels, paths, mae)
+                           chosen, levels, paths, mae, floor)
 
 
 def bottom_up(name: str, parts: list[Forecast], levels: tuple[int, ...] = LEVELS) -> Forecast:
@@ -106,7 +111,8 @@ def bottom_up(name: str, parts: list[Forecast], levels: tuple[int, ...] = LEVELS
     # Each method summed over the parts too, so a backtest can compare them on the total.
     shared = set.intersection(*(set(p.candidates) for p in parts))
     candidates = {m: np.sum([p.candidates[m] for p in parts], axis=0) for m in sorted(shared)}
-    return _with_intervals(name, parts[0].times, point, errors, "bottom_up", levels, candidates, {})
+    floor = 0.0 if all(p.floor is not None for p in parts) else None
+    return _with_intervals(name, parts[0].times, point, errors, "bottom_up", levels, candidates, {}, floor)
 
 
 def month_end(series: Series, forecast: Forecast, known: int | None = None) -> Projection | None:
@@ -124,8 +130,9 @@ def month_end(series: Series, forecast: Forecast, known: int | None = None) -> P
     sums = np.abs(forecast.errors[:, :remaining].sum(axis=1))
     bounds = {}
     for level in forecast.bounds:
-        width = float(conformal_quantile(sums, level))
-        bounds[level] = (point - width, point + width)
+        width = weighted_conformal_quantile(sums, recency_weights(len(sums)), level)
+        # The month so far is known: with a floored forecast, the close cannot fall below it.
+        bounds[level] = (point - width if forecast.floor is None else max(point - width, to_date), point + width)
     return Projection(month=month.to_timestamp(), to_date=to_date, point=point, bounds=bounds, remaining=remaining)
 
 
@@ -140,10 +147,11 @@ def _times_after(series: Series, known: int, horizon: int) -> pd.DatetimeIndex:
 
 
 def _with_intervals(name: str, times: pd.DatetimeIndex, point: np.ndarray, errors: np.ndarray, model: str,
-                    levels: tuple[int, ...], candidates: dict, mae: dict) -> Forecast:
+                    levels: tuple[int, ...], candidates: dict, mae: dict, floor: float | None = None) -> Forecast:
     bounds = {}
     for level in levels:
         width = half_widths(errors, level)
-        bounds[level] = (point - width, point + width)
+        lower = point - width if floor is None else np.maximum(point - width, floor)
+        bounds[level] = (lower, point + width)
     return Forecast(series=name, times=pd.DatetimeIndex(times), point=point, bounds=bounds, model=model,
-                    errors=errors, candidates=candidates, candidate_mae=mae)
+                    errors=errors, candidates=candidates, candidate_mae=mae, floor=floor)

@@ -22,6 +22,7 @@ import pandas as pd
 from rich.table import Table
 
 from forecasting.backtest import Backtest, origin_positions, rolling_origin
+from forecasting.finance_series import FinanceDays, finance_days
 from forecasting.forecast import LEVELS, Forecast, Projection, bottom_up, forecast_series, month_end
 from forecasting.report import accuracy_table, methods_table, stdout
 from forecasting.series import Series
@@ -63,6 +64,7 @@ class ForecastRun:
     projection: Projection | None
     previous: PreviousRun | None
     rows: int
+    beside: FinanceDays                # known money and counts per day, not forecast
 
 
 def run_forecast(client, horizon: int = 30, by: str = "total", levels: tuple[int, ...] = LEVELS,
@@ -93,7 +95,8 @@ def run_forecast(client, horizon: int = 30, by: str = "total", levels: tuple[int
         _write_csv(Path(output), rows)
     return ForecastRun(run_id=run_id, by=by, history_end=history.days[-1], forecasts=written, total=total,
                        exact_points=exact, projection=month_end(total_series, total),
-                       previous=previous_run(client, run_id, total_series), rows=len(rows))
+                       previous=previous_run(client, run_id, total_series), rows=len(rows),
+                       beside=finance_days(client, history))
 
 
 def previous_run(client, run_id: str, actual: Series) -> PreviousRun | None:
@@ -158,7 +161,23 @@ def print_run(run: ForecastRun) -> None:
         percent = "" if previous.mean_abs_percent is None else f" ({previous.mean_abs_percent:.1f} % of revenue)"
         stdout.print(f"last run {previous.run_id[:8]} on {previous.days} days since: mean absolute error "
                      f"{previous.mean_abs_error:,.2f} a day{percent}; {covered}")
+    stdout.print(beside_table(run.beside))
     stdout.print(f"{run.rows} rows written to revguard.revenue_forecasts")
+
+
+def beside_table(beside: FinanceDays, months: int = 3) -> Table:
+    """The last `months` months of known money beside the forecast: usage billed, recurring
+    fees, leakage at risk and recovered apart, and the subscriber count."""
+    table = Table(title="known, not forecast: the last months of the history", title_justify="left",
+                  caption="subscribers on the month's last day; recurring fees: monthly_fee per active "
+                          "subscriber on its cycle day; at risk: leakage the controls found; recovered: on cases",
+                  caption_justify="left")
+    for column in ("month", "days", "usage revenue", "recurring fees", "at risk", "recovered", "subscribers"):
+        table.add_column(column, justify="left" if column == "month" else "right", no_wrap=True)
+    for row in beside.months().tail(months).itertuples():
+        table.add_row(f"{row.month:%Y-%m}", str(row.days), f"{row.usage_revenue:,.2f}", f"{row.recurring_fees:,.2f}",
+                      f"{row.at_risk:,.2f}", f"{row.recovered:,.2f}", f"{row.subscribers:,}")
+    return table
 
 
 def month_end_line(projection: Projection | None) -> str:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.conformal import conformal_quantile, half_widths
+from forecasting.conformal import conformal_quantile, half_widths, weighted_conformal_quantile
 from forecasting.errors import ForecastInputError
 from forecasting.forecast import bottom_up, forecast_series, month_end, required_points
 from forecasting.methods import holt_winters, seasonal_naive
@@ -49,6 +49,22 @@ def test_conformal_width_is_the_rank_ceil_n_plus_one_times_level() -> None:
     scores = np.arange(1.0, 10.0)                # 9 scores: rank ceil(10 · 0.8) = 8
     assert conformal_quantile(scores, 80) == 8.0
     assert conformal_quantile(scores, 95) == 9.0  # ceil(9.5) = 10 > 9: the largest
+
+
+def test_equal_weights_give_the_plain_conformal_rank() -> None:
+    scores = np.arange(1.0, 10.0)
+    assert weighted_conformal_quantile(scores, np.ones(9), 80) == 8.0
+    assert weighted_conformal_quantile(scores, np.ones(9), 95) == 9.0
+
+
+def test_recent_errors_weigh_more_after_a_shift() -> None:
+    # 40 old errors of 10, then 40 recent errors of 1; weights halve every 10 origins back.
+    # Recent weight: sum 0.5^(k/10), k < 40 = 0.9375 / (1 - 0.5^0.1) ≈ 14.0; old: 14.0 · 0.5^4 ≈ 0.875.
+    # Share of the recent errors: 14.0 / (14.875 + 1) ≈ 0.88, so 80 % is width 1 and 95 % is 10.
+    errors = np.concatenate([np.full(40, 10.0), np.full(40, 1.0)])[:, None]
+    assert half_widths(errors, 80, half_life=10).tolist() == [1.0]
+    assert half_widths(errors, 95, half_life=10).tolist() == [10.0]
+    assert half_widths(errors, 80, half_life=None).tolist() == [10.0]   # unweighted: rank 65 of 80
 
 
 def test_half_widths_never_shrink_with_the_step() -> None:
@@ -103,3 +119,19 @@ def test_series_too_short_for_season_and_horizon_is_one_clear_line() -> None:
     needed = required_points(7, 14)
     with pytest.raises(ForecastInputError, match=f"{needed - 1} points.*needs at least {needed}"):
         forecast_series(daily(np.tile(WEEK, 10)[:needed - 1]), 14)
+
+
+def test_lower_ends_of_a_never_negative_series_stop_at_zero() -> None:
+    # Revenue near 0 with wild noise: the symmetric width would reach below 0.
+    values = np.abs(np.random.default_rng(2).normal(0, 50, 84))
+    forecast = forecast_series(daily(values), 14)
+    for lower, upper in forecast.bounds.values():
+        assert (lower >= 0).all() and (upper > lower).all()
+    assert forecast.bounds[95][0].min() == 0.0       # cut, not merely positive by chance
+
+
+def test_a_series_that_goes_negative_keeps_symmetric_intervals() -> None:
+    values = np.random.default_rng(2).normal(0, 50, 84)   # refunds can make a day negative
+    forecast = forecast_series(daily(values), 14)
+    lower, upper = forecast.bounds[95]
+    np.testing.assert_allclose(upper - forecast.point, forecast.point - lower)
