@@ -12,6 +12,9 @@ require_store()
 code = currency()
 
 suggestions = q.most_money_subscribers()
+# ?msisdn=... opens the page on one subscriber (a link an analyst can share or bookmark).
+if "subscriber_msisdn" not in st.session_state and st.query_params.get("msisdn"):
+    st.session_state["subscriber_msisdn"] = str(st.query_params["msisdn"])
 msisdn = st.text_input("msisdn (digits, E.164 without +)", key="subscriber_msisdn").strip()
 if suggestions:
     st.caption("Most money in findings: " + ", ".join(f"`{value if unmasked() else masked(value)}`" for value in suggestions)
