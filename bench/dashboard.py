@@ -208,7 +208,6 @@ def refreshed(tab) -> float:
 def page_urls(served: Served) -> list[tuple[str, str]]:
     """(name, address) of every page; the subscriber page opened on the subscriber with the most
     money in findings (its data, not the empty search box, is what costs)."""
-    from clickhouse_connect import get_client  # noqa: F401 - imported for the side effect of a clear error
     from clickhouse.client import store_client
     from dashboards.navigation import PAGES
     from dashboards.queries.subscriber import EXAMPLES
