@@ -223,6 +223,21 @@ def page_urls(served: Served) -> list[tuple[str, str]]:
     return pages
 
 
+def screenshots(browser, served: Served, directory: Path) -> list[Path]:
+    """One full-page screenshot of every page (tall viewport: Streamlit scrolls inside itself)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1600, "height": 2200})
+    tab = context.new_page()
+    saved = []
+    for name, address in page_urls(served):
+        visit(tab, address)
+        path = directory / f"demo-{name}.png"
+        tab.screenshot(path=str(path), full_page=True)
+        saved.append(path)
+    context.close()
+    return saved
+
+
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return statistics.quantiles(ordered, n=100, method="inclusive")[int(q * 100) - 1] if len(ordered) > 1 else ordered[0]
@@ -283,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10, help="renders per page and per state (warm, cold)")
     parser.add_argument("--dir", type=Path, default=None, help="where the stores go (default: a temp dir, removed)")
     parser.add_argument("--demo-only", action="store_true", help="skip the large store")
+    parser.add_argument("--screenshots", type=Path, default=None, help="save a screenshot of every page on the demo store here")
     args = parser.parse_args(argv)
     if args.runs < 2:
         print("bench/dashboard.py: error: --runs must be at least 2", file=sys.stderr)
@@ -304,10 +320,13 @@ def main(argv: list[str] | None = None) -> int:
                 with serving(demo, work) as served:
                     prioritisation(demo, served.store_url)
                     first, timings = time_pages(browser, served, args.runs)
+                    if args.screenshots:
+                        for path in screenshots(browser, served, args.screenshots):
+                            console.print(f"screenshot: {path}")
                 report(f"demo store ({DEMO['subscribers']:,} subscribers, {DEMO['days']} days)", first, timings, baseline)
                 if not args.demo_only:
                     large = work / "large"
-                    shutil.copytree(demo / "chdb", large / "chdb")
+                    shutil.copytree(demo / "chdb", large / "chdb", symlinks=True)  # chDB links metadata into store/
                     with serving(large, work) as served:
                         from clickhouse.client import store_client
 

@@ -40,6 +40,8 @@ if found.empty:
 table = as_float(shown_msisdns(found.drop(columns=["evidence"]), unmasked()), "amount")
 event = st.dataframe(
     table, key="findings_table", on_select="rerun", selection_mode="multi-row", hide_index=True, width="stretch",
+    column_order=["kind", "amount", "event_time", "msisdn", "element_id", "service", "plan_id", "record_id", "bill_record_id",
+                  "finding_id"],
     column_config={"amount": money_column("amount", code), "event_time": st.column_config.DatetimeColumn("event time (UTC)", format="YYYY-MM-DD HH:mm:ss")},
 )
 rows = list(event.selection.rows) if event is not None else []

@@ -69,11 +69,17 @@ with left:
     if alerts.empty:
         st.write("No alerts.")
     else:
-        st.dataframe(alerts, hide_index=True, width="stretch", key="subscriber_alerts")
+        st.dataframe(alerts, hide_index=True, width="stretch", key="subscriber_alerts",
+                     column_config={"balance": money_column("balance", code), "cycle_total": money_column("cycle total", code),
+                                    "threshold": money_column("threshold", code),
+                                    "time": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm:ss")})
 with right:
     st.markdown("**Findings**")
     found = as_float(q.findings(msisdn), "amount")
     if found.empty:
         st.write("No findings.")
     else:
-        st.dataframe(found, hide_index=True, width="stretch", key="subscriber_findings", column_config={"amount": money_column("amount", code)})
+        st.dataframe(found, hide_index=True, width="stretch", key="subscriber_findings",
+                     column_order=["kind", "amount", "event_time", "element_id", "record_id", "bill_record_id", "finding_id"],
+                     column_config={"amount": money_column("amount", code),
+                                    "event_time": st.column_config.DatetimeColumn("event time (UTC)", format="YYYY-MM-DD HH:mm:ss")})
