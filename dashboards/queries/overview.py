@@ -9,7 +9,7 @@ and the one costly scan (rated revenue, `rated_usage FINAL`) is paid once per ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import pandas as pd

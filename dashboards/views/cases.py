@@ -7,7 +7,6 @@ import streamlit as st
 from assurance.cases import RECOVERED, STATES, CaseError, move_case, next_states, open_case
 from dashboards import store
 from dashboards.layout import page_header, analyst, as_float, currency, money, money_column, require_store, unmasked
-from dashboards.masking import shown_msisdns
 from dashboards.queries import cases as q
 
 page_header("Alarms and cases")
