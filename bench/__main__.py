@@ -22,6 +22,7 @@ BENCHMARKS = {
     "alerts": ([], ["--seconds", "5", "--burst", "1000"]),
     "leakage_risk": ([], ["--records", "100000", "--history", "50000"]),
     "forecast": ([], ["--elements", "34"]),
+    "dashboard": ([], ["--runs", "2", "--demo-only"]),
 }
 
 

@@ -46,6 +46,9 @@ def sidebar_settings() -> None:
     """Analyst name and the unmask switch, kept in session state for every page."""
     with st.sidebar:
         st.text_input("Analyst", value=_default_analyst(), key="analyst", help="Recorded in the case audit trail.")
+        if st.button("Refresh data", key="refresh_data", icon=":material/refresh:",
+                     help=f"Figures are read from the store at most every {store.TTL_S} s; this reads it again now."):
+            store.written()
         if masking.unmask_allowed():
             st.toggle("Show full msisdn", value=False, key="unmask", help="msisdns are masked unless this is on.")
         else:

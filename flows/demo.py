@@ -87,6 +87,7 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     # Printed without rich's wrapping: a command cut in two by the terminal width no longer
     # pastes as one, so long commands are split with shell line continuations instead.
     stdout.print(where_to_look(out_dir, findings_path, home), soft_wrap=True, markup=False, highlight=False)
+    print_analysts_app(client, out_dir, home)
 
 
 def where_to_look(out_dir: Path, findings_path: Path, home: Path, on_path: bool | None = None) -> str:
@@ -120,6 +121,32 @@ def where_to_look(out_dir: Path, findings_path: Path, home: Path, on_path: bool 
         "the stream on Kafka, step by step: README.md, \"Try the stream\"",
     ]
     return "\n".join(lines)
+
+
+def print_analysts_app(client, out_dir: Path, home: Path, on_path: bool | None = None) -> None:
+    """The demo's last lines (issue #21): how well the alarms rank the leakage, then the exact
+    command that opens the analysts' app on the demo's store, and its address."""
+    from assurance.alarms import leakage_in_top_alarms
+    from dashboards.launch import DEFAULT_HOST, DEFAULT_PORT, app_url
+
+    stdout.rule("the analysts' app")
+    share = leakage_in_top_alarms(client, out_dir / "truth.ndjson", top=50)
+    stdout.print(f"alarms to triage: the {min(share.top, share.alarms)} largest of {share.alarms} leakage alarms hold "
+                 f"{share.captured:,.2f} of the {share.injected:,.2f} leakage money injected ({share.share:.1%})",
+                 soft_wrap=True, markup=False, highlight=False)
+    if on_path is None:
+        on_path = revguard_on_path()
+    command = "revguard" if on_path else str(Path(sys.executable).parent / "revguard")
+    stdout.print(analysts_app_lines(home, command, app_url(DEFAULT_HOST, DEFAULT_PORT)), soft_wrap=True, markup=False,
+                 highlight=False)
+
+
+def analysts_app_lines(home: Path, command: str, url: str) -> str:
+    return "\n".join([
+        "open the analysts' app on the demo's store (Ctrl-C stops it):",
+        f"  REVGUARD_HOME={home} {command} dashboard",
+        f"then browse to {url}",
+    ])
 
 
 def revguard_on_path() -> bool:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from assurance.alarms import ALARMS, FINDINGS_OF_ALARM, alarm_parameters
+from assurance.alarms import ALARMS, FINDINGS_OF_ALARM, alarm_parameters, of_alarm_parameters
 from assurance.cases import EVENTS_OF_CASE
+from dashboards.masking import shown_msisdns
 from dashboards.store import frame
 
 CASES = """
@@ -37,8 +38,10 @@ def alarms(limit: int = 500) -> pd.DataFrame:
     return frame(ALARMS, alarm_parameters(limit=limit))
 
 
-def findings_of_alarm(alarm_key: str) -> pd.DataFrame:
-    return frame(FINDINGS_OF_ALARM, {**alarm_parameters(), "alarm_key": alarm_key})
+def findings_of_alarm(alarm: pd.Series) -> pd.DataFrame:
+    """The findings of one row of `alarms()`, most money first, each saying whether a case holds it."""
+    return frame(FINDINGS_OF_ALARM, of_alarm_parameters(str(alarm["kind"]), str(alarm["dimension"]), str(alarm["value"]),
+                                                        alarm["first_day"], alarm["last_day"]))
 
 
 def cases() -> pd.DataFrame:
@@ -52,3 +55,9 @@ def events(case_id: str) -> pd.DataFrame:
 def case_export(case_id: str) -> pd.DataFrame:
     """One row per finding of the case, with the case's fields and the finding's evidence."""
     return frame(CASE_EXPORT, {"case_id": case_id})
+
+
+def case_csv(case_id: str, unmasked: bool) -> bytes:
+    """The case export as CSV (UTF-8): amounts exact to the micro-unit as stored, msisdns masked
+    unless the analyst unmasked them (and the operator allows it)."""
+    return shown_msisdns(case_export(case_id), unmasked).to_csv(index=False).encode("utf-8")

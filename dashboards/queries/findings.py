@@ -12,40 +12,43 @@ from dashboards.store import frame
 
 FINDINGS_LIMIT = 2000
 
-_FILTERED = """
-filtered AS (
-    SELECT d.finding_id AS finding_id, d.kind AS kind, d.event_time AS event_time, d.msisdn AS msisdn,
-           toString(d.element_id) AS element_id, d.record_id AS record_id, d.bill_record_id AS bill_record_id,
-           d.amount AS amount, d.evidence AS evidence,
-           toString(n.service) AS service, toString(p.plan_id) AS plan_id
-    FROM revguard.discrepancies AS d FINAL
-    LEFT JOIN (
-        SELECT record_id, service FROM revguard.network_usage FINAL
-        WHERE record_id IN (SELECT record_id FROM revguard.discrepancies
-                            WHERE record_id != '' AND event_time >= {since:DateTime64(3, 'UTC')}
-                              AND event_time < {until:DateTime64(3, 'UTC')})
-    ) AS n ON n.record_id = d.record_id
-    LEFT JOIN (SELECT msisdn, argMax(plan_id, loaded_at) AS plan_id FROM revguard.subscribers GROUP BY msisdn) AS p
-        ON p.msisdn = d.msisdn
-    WHERE d.event_time >= {since:DateTime64(3, 'UTC')} AND d.event_time < {until:DateTime64(3, 'UTC')}
-      AND (empty({kinds:Array(String)}) OR d.kind IN {kinds:Array(String)})
-      AND (empty({elements:Array(String)}) OR toString(d.element_id) IN {elements:Array(String)})
-      AND (empty({services:Array(String)}) OR toString(n.service) IN {services:Array(String)})
-      AND (empty({plans:Array(String)}) OR toString(p.plan_id) IN {plans:Array(String)})
-      AND abs(d.amount) >= {min_money:Decimal64(6)}
-)"""
+# A finding's service is the one its control recorded in the evidence (the network record's,
+# or the bill's for billing-side kinds); only findings whose evidence does not say are looked up
+# among the network records (a record's service is the same in all its versions: any() through
+# the primary key, no FINAL over millions of rows). A finding's versions share its event_time,
+# hence its partition: FINAL merges within partitions only.
+SERVICE_OF_FINDING = "if(JSONHas(d.evidence, 'service'), JSONExtractString(d.evidence, 'service'), toString(n.service))"
+UNSAID_SERVICES = """
+SELECT record_id, any(service) AS service FROM revguard.network_usage
+WHERE record_id IN (SELECT record_id FROM revguard.discrepancies WHERE record_id != '' AND NOT JSONHas(evidence, 'service'))
+GROUP BY record_id
+"""
 
 FINDINGS = f"""
-WITH {_FILTERED}
-SELECT finding_id, kind, event_time, msisdn, element_id, service, plan_id, record_id, bill_record_id, amount, evidence
+WITH filtered AS (
+    SELECT d.finding_id AS finding_id, d.kind AS kind, d.event_time AS event_time, d.msisdn AS msisdn,
+           toString(d.element_id) AS element_id, {SERVICE_OF_FINDING} AS service,
+           toString(p.plan_id) AS plan_id, d.record_id AS record_id, d.bill_record_id AS bill_record_id,
+           d.amount AS amount, d.evidence AS evidence
+    FROM revguard.discrepancies AS d FINAL
+    LEFT JOIN ({UNSAID_SERVICES}) AS n ON n.record_id = d.record_id
+    LEFT JOIN (SELECT msisdn, argMax(plan_id, loaded_at) AS plan_id FROM revguard.subscribers GROUP BY msisdn) AS p
+        ON p.msisdn = d.msisdn
+    WHERE d.event_time >= {{since:DateTime64(3, 'UTC')}} AND d.event_time < {{until:DateTime64(3, 'UTC')}}
+      AND (empty({{kinds:Array(String)}}) OR d.kind IN {{kinds:Array(String)}})
+      AND (empty({{elements:Array(String)}}) OR toString(d.element_id) IN {{elements:Array(String)}})
+      AND (empty({{services:Array(String)}}) OR service IN {{services:Array(String)}})
+      AND (empty({{plans:Array(String)}}) OR toString(p.plan_id) IN {{plans:Array(String)}})
+      AND abs(d.amount) >= {{min_money:Decimal64(6)}}
+)
+-- The totals over every match ride along on each row (a window over the whole filtered set,
+-- computed before LIMIT): one pass over the findings instead of two.
+SELECT finding_id, kind, event_time, msisdn, element_id, service, plan_id, record_id, bill_record_id, amount, evidence,
+       count() OVER () AS total_findings, sum(amount) OVER () AS total_amount
 FROM filtered
 ORDER BY abs(amount) DESC, event_time, finding_id
 LIMIT {{limit:UInt32}}
-"""
-
-FINDINGS_TOTAL = f"""
-WITH {_FILTERED}
-SELECT count() AS findings, sum(amount) AS amount FROM filtered
+SETTINGS do_not_merge_across_partitions_select_final = 1
 """
 
 KINDS = "SELECT DISTINCT toString(kind) AS kind FROM revguard.discrepancies ORDER BY kind"
@@ -55,10 +58,12 @@ SELECT record_id, msisdn, service, start_time, duration_s, volume_bytes, destina
 FROM revguard.network_usage FINAL WHERE record_id = {record_id:String}
 """
 
+# PREWHERE before FINAL: a bill's record_id is the same in all its versions, so the filter picks
+# whole bills and the merge runs on them only, not on every bill in the store.
 BILLS = """
 SELECT bill_record_id, record_id, msisdn, service, start_time, duration_s, volume_bytes, charge, billed_at
 FROM revguard.billed_usage FINAL
-WHERE (record_id = {record_id:String} AND {record_id:String} != '') OR bill_record_id = {bill_record_id:String}
+PREWHERE (record_id = {record_id:String} AND {record_id:String} != '') OR bill_record_id = {bill_record_id:String}
 ORDER BY billed_at, bill_record_id
 """
 
@@ -66,7 +71,7 @@ SHADOW_RATING = """
 SELECT status, reason, plan_id, payment, dest_class, roaming_zone, offpeak, billable_units, allowance_units,
        charged_units, charge, tax, total, unfunded, balance_after
 FROM revguard.rated_usage FINAL
-WHERE record_id = {record_id:String}
+PREWHERE record_id = {record_id:String}
 ORDER BY status = 'rated' DESC
 """
 
@@ -99,13 +104,20 @@ def kinds() -> list[str]:
     return frame(KINDS)["kind"].tolist()
 
 
-def findings(chosen: FindingFilter, limit: int = FINDINGS_LIMIT) -> pd.DataFrame:
-    """Findings matching the filter, the most money first."""
-    return frame(FINDINGS, {**chosen.parameters(), "limit": limit})
+@dataclass(frozen=True)
+class Found:
+    rows: pd.DataFrame  # at most the limit, the most money first
+    total: int  # every finding that matches
+    amount: Decimal  # their net amount
 
 
-def findings_total(chosen: FindingFilter) -> pd.Series:
-    return frame(FINDINGS_TOTAL, chosen.parameters()).iloc[0]
+def findings(chosen: FindingFilter, limit: int = FINDINGS_LIMIT) -> Found:
+    """Findings matching the filter, the most money first, with the count and net amount of all."""
+    listed = frame(FINDINGS, {**chosen.parameters(), "limit": limit})
+    rows = listed.drop(columns=["total_findings", "total_amount"], errors="ignore")
+    if listed.empty:
+        return Found(rows, 0, Decimal(0))
+    return Found(rows, int(listed["total_findings"].iloc[0]), Decimal(listed["total_amount"].iloc[0]))
 
 
 def evidence(record_id: str, bill_record_id: str) -> Evidence:

@@ -32,8 +32,13 @@ def plans() -> list[str]:
 
 
 def usage_days() -> tuple:
-    """(first, last) day of network usage, or (None, None) for an empty table."""
-    row = frame(USAGE_DAYS).iloc[0]
-    if frame(USAGE_DAYS).empty or str(row["first"]) == "1970-01-01":
+    """(first, last) day of network usage or of findings, whichever reach further (a phantom bill
+    can fall after the last network record); (None, None) for an empty store."""
+    days = []
+    for sql in (USAGE_DAYS, DAYS):
+        row = frame(sql).iloc[0]
+        if str(row["first"]) != "1970-01-01":
+            days += [row["first"], row["last"]]
+    if not days:
         return None, None
-    return row["first"], row["last"]
+    return min(days), max(days)

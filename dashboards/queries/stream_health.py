@@ -23,11 +23,11 @@ ORDER BY minute, direction
 
 INGEST_DELAY = """
 WITH (SELECT max(ingested_at) FROM revguard.network_usage) AS newest
-SELECT toStartOfMinute(ingested_at) AS minute,
-       quantile(0.5)(dateDiff('second', start_time, ingested_at)) AS median_delay_s,
-       quantile(0.95)(dateDiff('second', start_time, ingested_at)) AS p95_delay_s
-FROM revguard.network_usage WHERE ingested_at >= newest - INTERVAL 6 HOUR
-GROUP BY minute ORDER BY minute
+SELECT minute, delays[1] AS median_delay_s, delays[2] AS p95_delay_s FROM (
+    SELECT toStartOfMinute(ingested_at) AS minute, quantiles(0.5, 0.95)(dateDiff('second', start_time, ingested_at)) AS delays
+    FROM revguard.network_usage WHERE ingested_at >= newest - INTERVAL 6 HOUR
+    GROUP BY minute
+) ORDER BY minute
 """
 
 REJECTS_BY_REASON = """

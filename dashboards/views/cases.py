@@ -7,7 +7,6 @@ import streamlit as st
 from assurance.cases import RECOVERED, STATES, CaseError, move_case, next_states, open_case
 from dashboards import store
 from dashboards.layout import page_header, analyst, as_float, currency, money, money_column, require_store, unmasked
-from dashboards.masking import shown_msisdns
 from dashboards.queries import cases as q
 
 page_header("Alarms and cases")
@@ -17,26 +16,33 @@ code = currency()
 st.subheader("Alarms")
 alarms = q.alarms()
 untriaged = alarms[~alarms["triaged"].astype(bool)]
-st.caption(f"{len(untriaged):,} untriaged of {len(alarms):,} alarms (findings of one kind, one day, one element or plan); "
-           "untriaged first, then the most money.")
+st.caption(f"{len(untriaged):,} of {len(alarms):,} alarms to triage. An alarm is one kind of finding on one element or plan, "
+           "over the consecutive days it recurs; untriaged first (findings no case holds), the most money to triage first.")
 alarm_event = st.dataframe(
-    as_float(alarms, "net_amount", "money_at_stake"), key="alarms_table", on_select="rerun", selection_mode="single-row", hide_index=True,
-    width="stretch", column_order=["severity", "triaged", "kind", "dimension", "value", "day", "findings", "money_at_stake", "net_amount"],
-    column_config={"money_at_stake": money_column("money at stake", code), "net_amount": money_column("net amount", code),
-                   "day": st.column_config.DateColumn("day", format="YYYY-MM-DD"),
-                   "triaged": st.column_config.CheckboxColumn("triaged")},
+    as_float(alarms, "net_amount", "money_at_stake", "untriaged_money"), key="alarms_table", on_select="rerun",
+    selection_mode="single-row", hide_index=True, width="stretch",
+    column_order=["severity", "kind", "dimension", "value", "first_day", "last_day", "days", "findings", "untriaged",
+                  "untriaged_money", "money_at_stake", "net_amount"],
+    column_config={"money_at_stake": money_column("at stake", code), "net_amount": money_column("net", code),
+                   "untriaged_money": money_column("to triage", code),
+                   "untriaged": st.column_config.NumberColumn("untriaged", format="localized"),
+                   "findings": st.column_config.NumberColumn("findings", format="localized"),
+                   "first_day": st.column_config.DateColumn("from", format="YYYY-MM-DD"),
+                   "last_day": st.column_config.DateColumn("to", format="YYYY-MM-DD")},
 )
 alarm_rows = list(alarm_event.selection.rows) if alarm_event is not None else []
 if alarm_rows:
     alarm = alarms.iloc[alarm_rows[0]]
-    members = q.findings_of_alarm(alarm["alarm_key"])
+    members = q.findings_of_alarm(alarm)
+    open_members = members[~members["in_case"].astype(bool)]
     with st.form("alarm_case_form"):
-        st.markdown(f"**{alarm['alarm_key']}**: {int(alarm['findings']):,} findings, {money(alarm['money_at_stake'], code)} at stake ({alarm['severity']})")
+        st.markdown(f"**{alarm['alarm_key']}**: {int(alarm['findings']):,} findings, {money(alarm['money_at_stake'], code)} at stake "
+                    f"({alarm['severity']}); {len(open_members):,} not in any case yet, {money(alarm['untriaged_money'], code)}.")
         assignee = st.text_input("Assignee", key="alarm_assignee")
-        if st.form_submit_button("Open a case from this alarm", type="primary"):
+        if st.form_submit_button("Open a case from this alarm", type="primary", disabled=open_members.empty):
             try:
-                case = open_case(store.client(), finding_ids=members["finding_id"].tolist(), title=str(alarm["alarm_key"]),
-                                 amount_at_stake=sum((Decimal(v) for v in members["amount"]), Decimal(0)), actor=analyst(),
+                case = open_case(store.client(), finding_ids=open_members["finding_id"].tolist(), title=str(alarm["alarm_key"]),
+                                 amount_at_stake=sum((Decimal(v) for v in open_members["amount"]), Decimal(0)), actor=analyst(),
                                  kind=str(alarm["kind"]), alarm_key=str(alarm["alarm_key"]), assignee=assignee)
             except CaseError as refused:
                 st.error(str(refused))
@@ -89,6 +95,5 @@ trail = q.events(case_id)
 st.dataframe(as_float(trail, "amount_recovered"), hide_index=True, width="stretch", key="case_events_table",
              column_config={"at": st.column_config.DatetimeColumn("at (UTC)", format="YYYY-MM-DD HH:mm:ss")})
 
-export = shown_msisdns(q.case_export(case_id), unmasked())
-st.download_button("Export this case with its evidence (CSV)", export.to_csv(index=False).encode(), file_name=f"{case_id}.csv",
+st.download_button("Export this case with its evidence (CSV)", q.case_csv(case_id, unmasked()), file_name=f"{case_id}.csv",
                    mime="text/csv", key="case_export")

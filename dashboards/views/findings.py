@@ -28,11 +28,11 @@ with st.container(border=True):
 
 chosen = q.FindingFilter(since=since, until=until, kinds=tuple(kinds), elements=tuple(elements), services=tuple(services),
                          plans=tuple(plans), min_money=Decimal(str(min_money)))
-found = q.findings(chosen)
-total = q.findings_total(chosen)
+result = q.findings(chosen)
+found = result.rows
 shown_count = len(found)
-st.caption(f"{int(total['findings']):,} findings, {money(total['amount'] or 0, code)} net"
-           + (f"; the {shown_count:,} with the most money are listed" if shown_count < int(total["findings"]) else ""))
+st.caption(f"{result.total:,} findings, {money(result.amount, code)} net"
+           + (f"; the {shown_count:,} with the most money are listed" if shown_count < result.total else ""))
 if found.empty:
     st.info("No findings match these filters.")
     st.stop()
@@ -40,6 +40,8 @@ if found.empty:
 table = as_float(shown_msisdns(found.drop(columns=["evidence"]), unmasked()), "amount")
 event = st.dataframe(
     table, key="findings_table", on_select="rerun", selection_mode="multi-row", hide_index=True, width="stretch",
+    column_order=["kind", "amount", "event_time", "msisdn", "element_id", "service", "plan_id", "record_id", "bill_record_id",
+                  "finding_id"],
     column_config={"amount": money_column("amount", code), "event_time": st.column_config.DatetimeColumn("event time (UTC)", format="YYYY-MM-DD HH:mm:ss")},
 )
 rows = list(event.selection.rows) if event is not None else []

@@ -1,5 +1,7 @@
 """Overview: leakage as a share of rated revenue, money by kind, by day, by service, plan and
 element, and the money in cases, over a date range."""
+from datetime import timedelta
+
 import altair as alt
 import streamlit as st
 
@@ -13,16 +15,14 @@ first, last = reference.usage_days()
 since, until = date_range("Event dates", first, last, key="overview_range")
 
 head = overview.headline(since, until)
-rated, leakage = float(head["rated_revenue"] or 0), float(head["leakage"] or 0)
-share = leakage / rated if rated else 0.0
 cases = overview.case_money()
 kpis = st.columns(5)
-kpis[0].metric("Leakage", money(head["leakage"] or 0, code), help="Positive amounts of unbilled, usage_mismatch, misrated and unfunded_usage findings; a record counted once.")
-kpis[1].metric("Share of rated revenue", f"{share:.2%}", help=f"Rated revenue (shadow charge): {money(head['rated_revenue'] or 0, code)}")
-kpis[2].metric("Over-billed", money(head["overbilled"] or 0, code))
+kpis[0].metric("Leakage", money(head.leakage, code), help="Positive amounts of unbilled, usage_mismatch, misrated and unfunded_usage findings; a record counted once.")
+kpis[1].metric("Share of rated revenue", f"{head.share:.2%}", help=f"Rated revenue (shadow charge): {money(head.rated_revenue, code)}")
+kpis[2].metric("Over-billed", money(head.overbilled, code))
 kpis[3].metric("Open in cases", money(cases["open_money"] or 0, code), help=f"{int(cases['open_cases'])} open case(s)")
 kpis[4].metric("Recovered", money(cases["recovered_money"] or 0, code), help=f"{int(cases['recovered_cases'])} recovered case(s)")
-st.caption(f"{int(head['findings']):,} findings between {since:%Y-%m-%d} and {until:%Y-%m-%d} (exclusive).")
+st.caption(f"{head.findings:,} findings from {since:%Y-%m-%d} to {until - timedelta(days=1):%Y-%m-%d} (UTC days, both included).")
 
 left, right = st.columns([2, 3])
 with left:

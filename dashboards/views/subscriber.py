@@ -12,6 +12,9 @@ require_store()
 code = currency()
 
 suggestions = q.most_money_subscribers()
+# ?msisdn=... opens the page on one subscriber (a link an analyst can share or bookmark).
+if "subscriber_msisdn" not in st.session_state and st.query_params.get("msisdn"):
+    st.session_state["subscriber_msisdn"] = str(st.query_params["msisdn"])
 msisdn = st.text_input("msisdn (digits, E.164 without +)", key="subscriber_msisdn").strip()
 if suggestions:
     st.caption("Most money in findings: " + ", ".join(f"`{value if unmasked() else masked(value)}`" for value in suggestions)
@@ -66,11 +69,17 @@ with left:
     if alerts.empty:
         st.write("No alerts.")
     else:
-        st.dataframe(alerts, hide_index=True, width="stretch", key="subscriber_alerts")
+        st.dataframe(alerts, hide_index=True, width="stretch", key="subscriber_alerts",
+                     column_config={"balance": money_column("balance", code), "cycle_total": money_column("cycle total", code),
+                                    "threshold": money_column("threshold", code),
+                                    "time": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm:ss")})
 with right:
     st.markdown("**Findings**")
     found = as_float(q.findings(msisdn), "amount")
     if found.empty:
         st.write("No findings.")
     else:
-        st.dataframe(found, hide_index=True, width="stretch", key="subscriber_findings", column_config={"amount": money_column("amount", code)})
+        st.dataframe(found, hide_index=True, width="stretch", key="subscriber_findings",
+                     column_order=["kind", "amount", "event_time", "element_id", "record_id", "bill_record_id", "finding_id"],
+                     column_config={"amount": money_column("amount", code),
+                                    "event_time": st.column_config.DatetimeColumn("event time (UTC)", format="YYYY-MM-DD HH:mm:ss")})

@@ -5,7 +5,10 @@ from decimal import Decimal
 import pytest
 
 from assurance.cases import case_events, load_case, move_case, open_case
-from dashboards.queries.cases import case_export
+import csv
+import io
+
+from dashboards.queries.cases import case_csv, case_export
 from tests.dashboards.conftest import app_on, button, texts
 
 PAGE = "views/cases.py"
@@ -90,6 +93,21 @@ def test_a_case_exports_with_each_finding_and_its_evidence(one_case):
     assert export[["case_id", "finding_id", "kind", "record_id", "bill_record_id"]].values.tolist() == [
         [one_case.case_id, "F-misrated", "misrated", "N3", "B2"]]
     assert '"shadow_charge": "0.120000"' in export["evidence"].iloc[0]
+
+
+def test_the_csv_export_holds_the_evidence_exact_amounts_and_masked_msisdns(one_case):
+    rows = list(csv.DictReader(io.StringIO(case_csv(one_case.case_id, unmasked=False).decode("utf-8"))))
+    assert [(row["finding_id"], row["amount"], row["msisdn"], row["amount_at_stake"]) for row in rows] == [
+        ("F-misrated", "0.070000", "4479••••0002", "0.070000")]
+    assert '"billed_charge": "0.050000"' in rows[0]["evidence"]
+    unmasked = next(csv.DictReader(io.StringIO(case_csv(one_case.case_id, unmasked=True).decode("utf-8"))))
+    assert unmasked["msisdn"] == "447900000002"
+
+
+def test_the_cases_page_offers_the_csv_export(one_case):
+    at = app_on(PAGE, case_choice=one_case.case_id)
+    assert not at.exception
+    assert [element.proto.label for element in at.get("download_button")] == ["Export this case with its evidence (CSV)"]
 
 
 def test_without_cases_the_page_says_how_to_open_one(small_store):

@@ -13,6 +13,7 @@ def with_rejects(store) -> None:
         ["network", "network.ndjson:7", "", "", "bad_json", "{not json"],
         ["network", "network.ndjson:9", "", "", "bad_json", "]["],
         ["billed", "billed.ndjson:3", "B9", MSISDN_1, "negative_quantity", '{"duration_s": -4}'],
+        ["billed", "billed.ndjson:4", "B10", MSISDN_1, "negative_quantity", '{"msisdn": "447900000001", "duration_s": -1}'],
     ], column_names=["stream", "source", "record_id", "msisdn", "reason", "raw"])
 
 
@@ -21,14 +22,15 @@ def test_rejects_are_counted_by_reason(small_store):
     at = app_on(PAGE)
     assert not at.exception
     reasons = next(frame.value for frame in at.dataframe if "rejects" in frame.value.columns)
-    assert dict(zip(reasons["reason"], reasons["rejects"])) == {"bad_json": 2, "negative_quantity": 1}
+    assert dict(zip(reasons["reason"], reasons["rejects"])) == {"bad_json": 2, "negative_quantity": 2}
 
 
 def test_the_last_rejects_show_their_raw_text_with_msisdn_masked(small_store):
     with_rejects(small_store)
     at = app_on(PAGE)
     rejects = next(frame.value for frame in at.dataframe if "raw" in frame.value.columns)
-    assert sorted(rejects["raw"]) == sorted(["{not json", "][", '{"duration_s": -4}'])
+    # the msisdn inside the raw line is masked too
+    assert sorted(rejects["raw"]) == sorted(["{not json", "][", '{"duration_s": -4}', '{"msisdn": "4479••••0001", "duration_s": -1}'])
     assert "4479••••0001" in rejects["msisdn"].tolist()
 
 
