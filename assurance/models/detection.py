@@ -80,6 +80,13 @@ def score_anomalies(client: Any, home: Path, since: datetime | None = None, unti
         raise NothingToScore("no network usage in the store to score: run `revguard load` first")
     if lo >= hi:
         raise ValueError(f"empty range: {lo:%Y-%m-%dT%H:%M:%SZ} is not before {hi:%Y-%m-%dT%H:%M:%SZ}")
+    if not retrain:
+        # Refuse a stale model before any kind is scored or recorded: a refused run leaves no trace.
+        for kind in A.KINDS:
+            try:
+                load_model(Path(home), kind)
+            except ModelMissing:
+                pass
     detected_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     results = []
     with Progress(disable=not progress, transient=True) as bar:
