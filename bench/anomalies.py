@@ -33,10 +33,10 @@ def prepare(root: Path, subscribers: int, days: int, seed: int) -> int:
     from flows.simulator import simulate
 
     simulate(root / "sim", subscribers=subscribers, days=days, seed=seed, start=date(2026, 11, 1),
-             fault_rate=0.01, progress=True)
+             fault_rate=0.01, progress=False)
     client = store_client(f"chdb://{root}/chdb")
     migrate(client)
-    load_directory(client, root / "sim", progress=True)
+    load_directory(client, root / "sim", progress=False)
     shutil.rmtree(root / "sim")
     return int(client.query("SELECT count() FROM revguard.rated_usage").result_rows[0][0])
 
@@ -80,13 +80,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=61)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--score-once", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.score_once:
         print(json.dumps(score_once(args.score_once)))
         return
+    if args.prepare:
+        print(prepare(args.prepare, args.subscribers, args.days, args.seed))
+        return
     root = Path(tempfile.mkdtemp(prefix="revguard-bench-anomalies-"))
     try:
-        records = prepare(root, args.subscribers, args.days, args.seed)
+        # chDB opens a store in one process at a time: preparing and each scoring run get their own
+        out = subprocess.run([sys.executable, "-m", "bench.anomalies", "--prepare", str(root),
+                              "--subscribers", str(args.subscribers), "--days", str(args.days),
+                              "--seed", str(args.seed)], stdout=subprocess.PIPE, text=True, check=True)
+        records = int(out.stdout.strip().splitlines()[-1])
         results = []
         for _ in range(args.runs):
             out = subprocess.run([sys.executable, "-m", "bench.anomalies", "--score-once", str(root)],
