@@ -6,15 +6,17 @@
   The threshold is the highest score of an hour the line's normal rate explains (Poisson).
   Simple baseline beside it: "3 or more premium/international calls in an hour".
 - `sim_box`: an IsolationForest over subscriber-days (calls, share of distinct callees, cells,
-  data sessions, messages). Baseline: "over 100 calls to over 80 distinct numbers in a day".
+  data sessions, messages); the threshold is the highest score of a day with data sessions
+  (a box carries none). Baseline: "over 100 calls to over 80 distinct numbers in a day".
 - `volume_truncation`: per packet gateway, the hourly median of log(1 + bytes) of its data
   records, less an hour-of-day profile taken across every element, weighted by the records
   in the hour; one step down is searched for (the cut lasts from a moment on) and kept when
   it beats the largest step found in shuffled copies of the same series. Baseline: "hourly
   bytes below half the element's median for that hour of day".
 
-Thresholds come from the data: the forests' from the spread of their own training scores
-(median + k x MAD), the truncation's from the permutation null. The truth file is never read here.
+Thresholds come from the data: the forests' from the scores of rows that are normal by
+construction (hours the line's Poisson normal explains, days with data), the truncation's
+from the permutation null. The truth file is never read here.
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ SPIKE_MADS = 17.0   # only a fallback: see spike_threshold
 # A subscriber-hour whose 3-hour premium count the line's own normal rate explains at this
 # Poisson tail probability is normal by definition; the forest's threshold sits above them all.
 SPIKE_EXPLAINED_P = 1e-3
-SIM_BOX_MADS = 10.5
+SIM_BOX_MADS = 10.5   # only a fallback: see sim_box_threshold
 # The permutation null: shuffled copies, and how far beyond their largest step a real one must go.
 TRUNCATION_SHUFFLES = 200
 TRUNCATION_MARGIN = 1.5
@@ -151,6 +153,20 @@ def sim_box_frame(days: pd.DataFrame) -> pd.DataFrame:
     out["log_calls_per_session"] = np.log((calls + 1) / (days["sessions"].to_numpy(float) + 1))
     out["log_calls_per_message"] = np.log((calls + 1) / (days["messages"].to_numpy(float) + 1))
     return out
+
+
+def sim_box_threshold(model: "ForestModel", rows: pd.DataFrame) -> float:
+    """The forest's threshold for SIM boxes: the highest score it gives any subscriber-day
+    with data sessions. A box relays calls and carries no data, so those days are normal by
+    definition, busy business days included; a median + k MAD rule failed on small stores,
+    where the forest's scores saturate below it. A box that also opened data sessions would
+    set the bar itself: that is the known blind spot."""
+    if rows.empty:
+        return float("inf")
+    with_data = rows["sessions"].to_numpy(float) > 0
+    if not with_data.any():
+        return model.threshold
+    return float(model.anomaly_score(rows)[with_data].max())
 
 
 # -- forests -------------------------------------------------------------------------------

@@ -163,6 +163,7 @@ def _sim_boxes(client: Any, home: Path, lo: datetime, hi: datetime, retrain: boo
 
     def fit():
         forest = A.fit_forest(rows, A.SIM_BOX_COLUMNS, A.SIM_BOX_MADS)
+        forest.threshold = A.sim_box_threshold(forest, rows)
         return SimBoxModel(forest, float(rows["calls"].median()) if len(rows) else 0.0), {
             "rows": len(rows), "threshold": forest.threshold, "score_median": forest.median,
             "score_mad": forest.mad}

@@ -71,10 +71,6 @@ def test_usage_spike_scores_higher_than_every_normal_hour(store, tmp_path):
     assert event.score > model.forest.threshold > model.forest.median
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known miss: on this small store (330 lines) the forest scores the box 0.759 and its "
-    "median + 10.5 MAD threshold is 0.768; the box is the top score by a clear gap, the "
-    "threshold rule is what fails (at simulated sizes of 3,000+ lines it is found)"))
 def test_sim_box_found_from_its_first_day_and_business_lines_left_alone(store, tmp_path):
     usage, planted = stores.sim_box_usage()
     usage.write(store)
