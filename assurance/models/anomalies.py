@@ -39,9 +39,10 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 # How far above the training scores' median a score must lie, in MADs, to be an anomaly.
 SPIKE_MADS = 17.0   # only a fallback: see spike_threshold
-# A subscriber-hour whose 3-hour premium count the line's own normal rate explains at this
-# Poisson tail probability is normal by definition; the forest's threshold sits above them all.
-SPIKE_EXPLAINED_P = 1e-3
+# A subscriber-hour whose 3-hour premium count the line's own normal rate explains is normal
+# by definition; the forest's threshold sits above them all. "Explains": its Poisson tail is
+# not significant at this family-wise level once corrected for every line-hour in the range.
+SPIKE_FAMILY_ALPHA = 0.01
 SIM_BOX_MADS = 10.5   # only a fallback: see sim_box_threshold
 # The permutation null: shuffled copies, and how far beyond their largest step a real one must go.
 TRUNCATION_SHUFFLES = 200
@@ -109,18 +110,19 @@ def spike_frame(hours: pd.DataFrame, activity: pd.DataFrame, span_hours: float, 
     return out
 
 
-def spike_threshold(model: "ForestModel", rows: pd.DataFrame) -> float:
+def spike_threshold(model: "ForestModel", rows: pd.DataFrame, line_hours: float) -> float:
     """The forest's threshold for spikes: the highest score it gives any subscriber-hour that
     the line's normal rate explains (Poisson tail of its 3-hour count at least
-    SPIKE_EXPLAINED_P). A median + k MAD rule fails here because the forest's scores saturate
-    near 0.85 for every strong spike, whatever the spread of the normal hours."""
+    SPIKE_FAMILY_ALPHA / line_hours, Bonferroni over every line-hour of the range). A median +
+    k MAD rule fails here because the forest's scores saturate near 0.85 for every strong
+    spike, whatever the spread of the normal hours."""
     from scipy.stats import poisson
 
     if rows.empty:
         return float("inf")
     scores = model.anomaly_score(rows)
     tail = poisson.sf(rows["costly_3h"].to_numpy(float) - 1, rows["normal_3h"].to_numpy(float))
-    explained = tail >= SPIKE_EXPLAINED_P
+    explained = tail >= SPIKE_FAMILY_ALPHA / max(line_hours, 1.0)
     return float(scores[explained].max()) if explained.any() else model.threshold
 
 

@@ -143,7 +143,7 @@ def _spikes(client: Any, home: Path, lo: datetime, hi: datetime, retrain: bool):
         share = A.costly_share(activity)
         rows = A.spike_frame(hours, activity, span_hours, share)
         forest = A.fit_forest(rows, A.SPIKE_COLUMNS, A.SPIKE_MADS)
-        forest.threshold = A.spike_threshold(forest, rows)
+        forest.threshold = A.spike_threshold(forest, rows, len(activity) * span_hours)
         per_call = float(np.median(rows["costly_charge"] / rows["costly"])) if len(rows) else 0.0
         return SpikeModel(forest, share, per_call), {
             "rows": len(rows), "threshold": forest.threshold, "score_median": forest.median,
