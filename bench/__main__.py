@@ -23,6 +23,7 @@ BENCHMARKS = {
     "leakage_risk": ([], ["--records", "100000", "--history", "50000"]),
     "forecast": ([], ["--elements", "34"]),
     "dashboard": ([], ["--runs", "2", "--demo-only"]),
+    "anomalies": ([], ["--subscribers", "10000", "--runs", "1"]),
 }
 
 

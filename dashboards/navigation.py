@@ -27,5 +27,6 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("views/stream_health.py", "Stream health", ":material/monitor_heart:", "Operations", "stream-health"),
     PageEntry("views/leakage_risk.py", "Leakage risk", ":material/savings:", "Models", "leakage-risk"),
     PageEntry("views/forecast.py", "Forecast", ":material/query_stats:", "Finance", "forecast"),
+    PageEntry("views/anomalies.py", "Anomalies", ":material/query_stats:", "Models", "anomalies"),
     # "Models": anomalies (#22), churn scores; "Finance": revenue forecasts (#24); alerts (#25).
 )

@@ -75,6 +75,7 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     findings = [json.loads(line) for line in findings_path.read_text(encoding="utf-8").splitlines() if line]
     truth = [json.loads(line) for line in (out_dir / "truth.ndjson").read_text(encoding="utf-8").splitlines() if line]
     stdout.print(detection_table(score_against_truth(findings, truth)))
+    print_anomaly_detection(client, home, truth)
 
     stdout.rule("5. for finance: where this month's usage revenue closes")
     print_month_end(client, home / "finance-sim", seed)
@@ -88,6 +89,16 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     # pastes as one, so long commands are split with shell line continuations instead.
     stdout.print(where_to_look(out_dir, findings_path, home), soft_wrap=True, markup=False, highlight=False)
     print_analysts_app(client, out_dir, home)
+
+
+def print_anomaly_detection(client, home: Path, truth: list[dict]) -> None:
+    """Issue 22: `revguard score`'s anomaly models fitted on this run, and their event-level
+    precision, recall and money against the truth, each beside its simple baseline rule."""
+    from assurance.models.detection import score_anomalies
+    from assurance.models.tables import anomaly_quality_table
+
+    run = score_anomalies(client, home, retrain=True, progress=True)
+    stdout.print(anomaly_quality_table(run, truth))
 
 
 def where_to_look(out_dir: Path, findings_path: Path, home: Path, on_path: bool | None = None) -> str:

@@ -80,6 +80,13 @@ def score_anomalies(client: Any, home: Path, since: datetime | None = None, unti
         raise NothingToScore("no network usage in the store to score: run `revguard load` first")
     if lo >= hi:
         raise ValueError(f"empty range: {lo:%Y-%m-%dT%H:%M:%SZ} is not before {hi:%Y-%m-%dT%H:%M:%SZ}")
+    if not retrain:
+        # Refuse a stale model before any kind is scored or recorded: a refused run leaves no trace.
+        for kind in A.KINDS:
+            try:
+                load_model(Path(home), kind)
+            except ModelMissing:
+                pass
     detected_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     results = []
     with Progress(disable=not progress, transient=True) as bar:
@@ -136,6 +143,7 @@ def _spikes(client: Any, home: Path, lo: datetime, hi: datetime, retrain: bool):
         share = A.costly_share(activity)
         rows = A.spike_frame(hours, activity, span_hours, share)
         forest = A.fit_forest(rows, A.SPIKE_COLUMNS, A.SPIKE_MADS)
+        forest.threshold = A.spike_threshold(forest, rows, len(activity) * span_hours)
         per_call = float(np.median(rows["costly_charge"] / rows["costly"])) if len(rows) else 0.0
         return SpikeModel(forest, share, per_call), {
             "rows": len(rows), "threshold": forest.threshold, "score_median": forest.median,
@@ -155,6 +163,7 @@ def _sim_boxes(client: Any, home: Path, lo: datetime, hi: datetime, retrain: boo
 
     def fit():
         forest = A.fit_forest(rows, A.SIM_BOX_COLUMNS, A.SIM_BOX_MADS)
+        forest.threshold = A.sim_box_threshold(forest, rows)
         return SimBoxModel(forest, float(rows["calls"].median()) if len(rows) else 0.0), {
             "rows": len(rows), "threshold": forest.threshold, "score_median": forest.median,
             "score_mad": forest.mad}
