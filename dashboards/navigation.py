@@ -2,8 +2,8 @@
 
 A feature adds its page here with one entry: its script under `dashboards/views/` (not
 `pages/`, which Streamlit would turn into a second, automatic navigation) and its
-queries in a module of the same name under `dashboards/queries/`. The model and forecast
-features have their sections waiting: "Models" (anomalies, churn) and "Finance" (forecasts).
+queries in a module of the same name under `dashboards/queries/`. Sections: "Revenue
+assurance" (the controls' work), "Operations", "Models" (anomalies, scores) and "Finance".
 """
 from __future__ import annotations
 
@@ -25,8 +25,7 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("views/cases.py", "Cases", ":material/assignment:", "Revenue assurance", "cases"),
     PageEntry("views/subscriber.py", "Subscriber", ":material/person:", "Revenue assurance", "subscriber"),
     PageEntry("views/stream_health.py", "Stream health", ":material/monitor_heart:", "Operations", "stream-health"),
+    PageEntry("views/anomalies.py", "Anomalies", ":material/troubleshoot:", "Models", "anomalies"),
     PageEntry("views/leakage_risk.py", "Leakage risk", ":material/savings:", "Models", "leakage-risk"),
     PageEntry("views/forecast.py", "Forecast", ":material/query_stats:", "Finance", "forecast"),
-    PageEntry("views/anomalies.py", "Anomalies", ":material/query_stats:", "Models", "anomalies"),
-    # "Models": anomalies (#22), churn scores; "Finance": revenue forecasts (#24); alerts (#25).
 )
