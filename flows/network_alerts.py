@@ -122,6 +122,7 @@ class NetworkAlertState:
     last_seen: dict[tuple[str, str], int] = field(default_factory=dict)
     started: int | None = None
     open: dict[tuple, OpenAlert] = field(default_factory=dict)
+    quiet_until: dict[tuple[str, str], int] = field(default_factory=dict)  # a silence's end: no drop before
 
 
 def _iso(epoch_s: float) -> str:
@@ -170,6 +171,7 @@ class NetworkAlertDetector:
             silent = state.open.get(("element_silent", key))
             if silent is not None and t >= silent.fired_clock:
                 ends = max(counts.first[key], silent.starts_at)
+                state.quiet_until[key] = ends
                 out.append(self._resolve(state, ("element_silent", key), ends))
         cdf = self._lag_cdf(state)
         if cdf is None:
@@ -227,7 +229,7 @@ class NetworkAlertDetector:
                 if seen >= due * 2 / 3:
                     out.append(self._resolve(state, ident, w))
                 continue
-            if ("element_silent", key) in state.open or due <= 0:
+            if ("element_silent", key) in state.open or w < state.quiet_until.get(key, 0) or due <= 0:
                 continue
             if seen <= due / 3 and poisson.cdf(seen, due) <= budget:
                 element, service = key

@@ -8,7 +8,7 @@ the weekday second. Medians, because the store's history has outages of its own.
 
 Premium or international voice is learned the same way per voice element, and per subscriber
 as a mean per 5-minute window over the whole history (one subscriber's hour of week is too
-sparse to learn). Hours at the edges of the history (partly covered) are left out.
+sparse to learn), at least the population's mean and one call in the whole history. Hours at the edges of the history (partly covered) are left out.
 """
 from __future__ import annotations
 
@@ -88,7 +88,9 @@ def learned_baseline(client, timezone: str = "UTC") -> NetworkBaseline:
     windows = len(hours) * 3600 / WINDOW_S
     subscribers = {m: p / windows for m, p in client.query(
         _SUBSCRIBERS, parameters={"premium": list(PREMIUM_CLASSES)}).result_rows}
-    floor = (sum(subscribers.values()) / len(subscribers)) if subscribers else 0.0
+    # At least one such call in the whole history: a subscriber never seen calling premium
+    # still has an expectation to be measured against.
+    floor = max((sum(subscribers.values()) / len(subscribers)) if subscribers else 0.0, 1.0 / windows)
     return NetworkBaseline(hourly, premium_hourly, subscribers, floor, timezone)
 
 

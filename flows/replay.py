@@ -7,6 +7,10 @@ tie, as `revguard rate` orders them) and produced to their topics, keyed by msis
 minute), so the stream sees traffic arrive as an operator's would, only faster; without it
 everything is produced as fast as the broker takes it. A line whose time cannot be read is
 produced where it was read (the flow rejects it with a reason; it is never left out).
+
+`--as-delivered` keeps network records in the file's order instead: the simulator writes
+them as mediation delivered them, some late (minutes after their start), and the stream's
+network alerts have to live with that lateness. They are paced by the latest start time read.
 """
 from __future__ import annotations
 
@@ -39,8 +43,9 @@ class ReplaySummary:
     wall_s: float
 
 
-def _timestamps(path: Path, field: str, rank: int) -> Iterator[tuple[float, int, int, bytes]]:
-    """(event time as epoch seconds, rank, line number, line) of each line, in file order."""
+def _timestamps(path: Path, field: str, rank: int, running_max: bool = False) -> Iterator[tuple[float, int, int, bytes]]:
+    """(event time as epoch seconds, rank, line number, line) of each line, in file order;
+    with `running_max`, the latest event time so far (file order is then event-time order)."""
     import datetime as dt
 
     pattern = re.compile(rb'"' + field.encode() + rb'"\s*:\s*"([^"\\]*)"')
@@ -55,12 +60,13 @@ def _timestamps(path: Path, field: str, rank: int) -> Iterator[tuple[float, int,
                 moment = dt.datetime.fromisoformat(found.group(1).decode().replace("Z", "+00:00")).timestamp() if found else last
             except ValueError:
                 moment = last
-            last = moment
+            last = max(last, moment) if running_max else moment
+            moment = last if running_max else moment
             yield moment, rank, number, line
 
 
 def replay_directory(directory: Path, conf: Mapping[str, str], *, speed: float | None = None, topic_prefix: str = "",
-                     progress: bool = False) -> ReplaySummary:
+                     progress: bool = False, as_delivered: bool = False) -> ReplaySummary:
     """Produces the directory's streams in event-time order; returns what went where."""
     directory = Path(directory)
     present = [(directory / f, topic_prefix + t, field, rank) for f, t, field, rank in STREAMS if (directory / f).exists()]
@@ -69,7 +75,8 @@ def replay_directory(directory: Path, conf: Mapping[str, str], *, speed: float |
     # Each file is sorted on its own (the simulator writes them nearly in order), then merged.
     sorted_streams = []
     for path, topic, field, rank in present:
-        rows = sorted(_timestamps(path, field, rank), key=lambda r: (r[0], r[2]))
+        delivered = as_delivered and path.name == "network.ndjson"
+        rows = sorted(_timestamps(path, field, rank, delivered), key=lambda r: (r[0], r[2]))
         sorted_streams.append([(moment, rank, number, line, topic) for moment, rank, number, line in rows])
     total = sum(len(s) for s in sorted_streams)
     producer = Producer({**conf, "partitioner": "murmur2_random", "linger.ms": "5"})
