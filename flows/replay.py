@@ -11,6 +11,8 @@ produced where it was read (the flow rejects it with a reason; it is never left 
 `--as-delivered` keeps network records in the file's order instead: the simulator writes
 them as mediation delivered them, some late (minutes after their start), and the stream's
 network alerts have to live with that lateness. They are paced by the latest start time read.
+The simulator writes one chunk of subscribers after the other, each in delivery order: a
+step back in time of hours starts a new run, and runs are merged by their latest start time.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ STREAMS = (
     ("network.ndjson", names.NETWORK_USAGE, "start_time", 1),
     ("billed.ndjson", names.BILLED_USAGE, "billed_at", 2),
 )
+SEGMENT_BREAK_S = 6 * 3600  # lateness is minutes; a step back this large starts a new delivery-ordered run
 _MSISDN = re.compile(rb'"msisdn"\s*:\s*"([^"\\]*)"')
 
 
@@ -50,6 +53,7 @@ def _timestamps(path: Path, field: str, rank: int, running_max: bool = False) ->
 
     pattern = re.compile(rb'"' + field.encode() + rb'"\s*:\s*"([^"\\]*)"')
     last = float("-inf")
+    segment = 0
     with path.open("rb") as lines:
         for number, line in enumerate(lines):
             line = line.rstrip(b"\r\n")
@@ -60,9 +64,12 @@ def _timestamps(path: Path, field: str, rank: int, running_max: bool = False) ->
                 moment = dt.datetime.fromisoformat(found.group(1).decode().replace("Z", "+00:00")).timestamp() if found else last
             except ValueError:
                 moment = last
+            if running_max and moment != float("-inf") and moment < last - SEGMENT_BREAK_S:
+                segment += 1  # the file starts over in time: a new segment (the simulator writes a chunk of
+                last = moment  # subscribers at a time, each chunk in delivery order)
             last = max(last, moment) if running_max else moment
             moment = last if running_max else moment
-            yield moment, rank, number, line
+            yield moment, rank, (segment, number) if running_max else number, line
 
 
 def replay_directory(directory: Path, conf: Mapping[str, str], *, speed: float | None = None, topic_prefix: str = "",
