@@ -36,7 +36,7 @@ from flows.simulator import simulate
 from flows.streaming import StreamOptions, StreamTopics, run_rating_flow
 
 # Seeds and sizes no test uses.
-DEFAULT_RUNS = ("30000x5x41x0.5", "30000x5x42x0.5")
+DEFAULT_RUNS = ("6000x5x43x0.3", "6000x5x44x0.3")
 REFERENCE = ("catalog.yaml", "subscribers.csv", "provisioning.csv")
 
 

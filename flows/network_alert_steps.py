@@ -33,6 +33,9 @@ ALERT_ROW_SCHEMA = pa.schema([
 ])
 
 
+EMPTY_REFRESH_S = 30.0
+
+
 class BaselineSource:
     """The baseline learned from the store, learned again every `refresh_s` (the stream's own
     records reach the store, so the baseline follows the network as it changes)."""
@@ -45,7 +48,10 @@ class BaselineSource:
 
     def current(self) -> NetworkBaseline:
         with self._lock:
-            if self._baseline is None or time.monotonic() - self._learned_at > self._refresh_s:
+            # An empty baseline (a store with less than a day of traffic) is asked again soon:
+            # a stream started on an empty store learns once its own records make a day.
+            due = self._refresh_s if self._baseline is not None and self._baseline.hourly else min(self._refresh_s, EMPTY_REFRESH_S)
+            if self._baseline is None or time.monotonic() - self._learned_at > due:
                 self._baseline = learned_baseline(self._store_client(), self._timezone())
                 self._learned_at = time.monotonic()
             return self._baseline

@@ -5,6 +5,7 @@
     revguard.usage.billed ──parse──────────────────────────────────────────────┐ │   balances, alerts, rejects, adjustments
                                                                                └─┴─> billed_usage
                                                                                    Kafka: revguard.usage.rated, .rejects, .alerts
+    rated ─> network alerts (flows.network_alert_steps): element_silent, traffic_drop, premium_surge ─> alerts, revguard.alerts
 
 Same middle as `revguard rate` and `revguard load` (`flows.rating_flow`); what differs is
 the source (one `LineBatch` per Kafka poll and partition), the order of adjustments
