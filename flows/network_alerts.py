@@ -70,31 +70,32 @@ def network_counts(rated: pa.Table) -> NetworkCounts | None:
     table = rated.select(["element_id", "service", "start_time", "msisdn", "dest_class"]).filter(keep)
     if not table.num_rows:
         return None
-    start = pc.cast(pc.cast(table["start_time"], pa.timestamp("s", tz="UTC")), pa.int64()).to_numpy(zero_copy_only=False)
-    window = start - start % WINDOW_S
-    element = table["element_id"].to_pylist()
-    service = table["service"].to_pylist()
-    premium_mask = pc.and_(pc.equal(table["service"], "voice"),
-                           pc.is_in(pc.fill_null(table["dest_class"], ""), pa.array(PREMIUM_CLASSES))).to_numpy(zero_copy_only=False)
-    windows: dict[tuple[str, str, int], int] = defaultdict(int)
+    start = pc.cast(pc.cast(table["start_time"], pa.timestamp("s", tz="UTC")), pa.int64())
+    window = pc.multiply(pc.divide(start, WINDOW_S), WINDOW_S)  # integer division: the window's start (after 1970)
+    keyed = pa.table({"e": table["element_id"], "s": table["service"], "w": window, "t": start})
+    # One grouping per batch instead of a Python loop over its records (tens of thousands).
+    grouped = keyed.group_by(["e", "s", "w"]).aggregate([("t", "count"), ("t", "min"), ("t", "max")]).to_pydict()
+    windows: dict[tuple[str, str, int], int] = {}
     first: dict[tuple[str, str], int] = {}
     last: dict[tuple[str, str], int] = {}
-    for e, s, w, t in zip(element, service, window.tolist(), start.tolist()):
-        windows[(e, s, w)] += 1
-        key = (e, s)
-        if t < first.get(key, t + 1):
-            first[key] = t
-        if t > last.get(key, t - 1):
-            last[key] = t
-    premium: dict[tuple[str, int], int] = defaultdict(int)
-    subscriber_premium: dict[tuple[str, int], int] = defaultdict(int)
-    if premium_mask.any():
-        msisdn = table["msisdn"].to_pylist()
-        for i in np.flatnonzero(premium_mask).tolist():
-            premium[(element[i], int(window[i]))] += 1
-            subscriber_premium[(msisdn[i], int(window[i]))] += 1
+    for e, s, w, n, lo, hi in zip(grouped["e"], grouped["s"], grouped["w"], grouped["t_count"], grouped["t_min"],
+                                  grouped["t_max"]):
+        windows[(e, s, w)] = n
+        first[(e, s)] = min(first.get((e, s), lo), lo)
+        last[(e, s)] = max(last.get((e, s), hi), hi)
+    premium_mask = pc.and_(pc.equal(table["service"], "voice"),
+                           pc.is_in(pc.fill_null(table["dest_class"], ""), pa.array(PREMIUM_CLASSES)))
+    premium: dict[tuple[str, int], int] = {}
+    subscriber_premium: dict[tuple[str, int], int] = {}
+    if pc.any(premium_mask).as_py():
+        calls = pa.table({"e": table["element_id"], "m": table["msisdn"], "w": window}).filter(premium_mask)
+        by_element = calls.group_by(["e", "w"]).aggregate([("m", "count")]).to_pydict()
+        premium = dict(zip(zip(by_element["e"], by_element["w"]), by_element["m_count"]))
+        by_subscriber = calls.group_by(["m", "w"]).aggregate([("e", "count")]).to_pydict()
+        subscriber_premium = dict(zip(zip(by_subscriber["m"], by_subscriber["w"]), by_subscriber["e_count"]))
+    start = start.to_numpy(zero_copy_only=False)
     minute, per_minute = np.unique(start // 60, return_counts=True)
-    return NetworkCounts(dict(windows), dict(premium), dict(subscriber_premium),
+    return NetworkCounts(windows, premium, subscriber_premium,
                          dict(zip(minute.tolist(), per_minute.tolist())), first, last)
 
 
