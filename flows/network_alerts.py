@@ -10,7 +10,7 @@ arrived `d` after their start. What a window should hold by now is its baseline 
 - `element_silent`: nothing arrived from an element × service since its last record while
   `E` records were due by now (the baseline over that stretch, times `F`). Arrivals are a
   Poisson stream, so that silence is normal with chance exp(-E); the alert fires at
-  E >= ln(checks per day / FALSE_ALERTS_PER_DAY), checked every minute of the clock. It does
+  E >= ln(checks per day / FALSE_ALERTS_PER_DAY) (a check per key and 5 minutes), looked at every minute of the clock. It does
   not wait for windows to close: a silence is seen while its records would still be arriving.
   It resolves when a record of the element starts after the alert fired.
 - `traffic_drop`: a window, once `FINAL_SHARE` of its records are due (its lateness
@@ -155,11 +155,15 @@ class NetworkAlertDetector:
     def update(self, state: NetworkAlertState, counts: NetworkCounts) -> list[dict]:
         out: list[dict] = []
         latest = max(counts.last.values())
-        state.clock = max(state.clock, latest)
         if state.started is None:
             state.started = min(counts.first.values())
+            state.clock = state.started
+        # How late a record is: the clock when it arrived (before its batch moved it) minus its
+        # start. Measured against the clock after the batch, a large batch (a flow catching up)
+        # would make all of its records look as late as the batch is long.
         for minute, n in counts.minutes.items():
             state.lags[min(max((state.clock // 60) - minute, 0), MAX_LAG_MIN)] += n
+        state.clock = max(state.clock, latest)
         for (e, s, w), n in counts.windows.items():
             by_window = state.windows[(e, s)]
             by_window[w] = by_window.get(w, 0) + n
@@ -186,7 +190,9 @@ class NetworkAlertDetector:
 
     def _silences(self, state: NetworkAlertState, cdf: np.ndarray) -> list[dict]:
         keys = list(self.baseline.hourly)
-        need = math.log(1.0 / self._checks_budget(len(keys) * 1440))
+        # Checked every minute, but a minute's check differs from the last by a minute's records:
+        # the budget counts one check per 5-minute window (288 a day per key).
+        need = math.log(1.0 / self._checks_budget(len(keys) * 288))
         out = []
         for key in keys:
             if ("element_silent", key) in state.open:
@@ -194,10 +200,12 @@ class NetworkAlertDetector:
             since = state.last_seen.get(key, state.started)
             due = 0.0
             for minute in range(since // 60, state.clock // 60 + 1):
-                moment = minute * 60 + 30
-                if moment < since:
+                # the part of this minute after the last record and before the clock, and its middle
+                lo, hi = max(minute * 60, since), min(minute * 60 + 60, state.clock)
+                if hi <= lo:
                     continue
-                due += self.baseline.per_minute(key, moment) * self._due(cdf, state.clock - moment)
+                moment = (lo + hi) / 2
+                due += self.baseline.per_minute(key, moment) * (hi - lo) / 60 * self._due(cdf, state.clock - moment)
             if due >= need:
                 element, service = key
                 out.append(self._open(state, "element_silent", key, {"element_id": element, "service": service},

@@ -11,7 +11,7 @@ input partition (so arrival order is the order produced), except:
 - subscriber 447900000001 calls a premium number (4490...) twelve times, 10:50:00-10:51:06 (every 6 s).
 
 By hand: with 2 element × service keys checked every minute, a silence fires when the
-records due since the last one reach ln(2 * 1440 / 0.01) = 12.57, i.e. two minutes at 10 a
+records due since the last one reach ln(2 * 288 / 0.01) = 10.96, i.e. two minutes at 10 a
 minute: in minute 10:21 (10:22 at the latest, if some records of the running minute count
 as not yet due). A 5-minute window of msc-02 from 10:45 holds 10 records where 50 were
 due: at most a third, Poisson P(X <= 10 | 50) ~ 1e-11, far below 0.01 / (2 * 288). The
