@@ -12,6 +12,7 @@ is when the alert's interval starts or ends. The Kafka message carries the whole
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -34,27 +35,41 @@ ALERT_ROW_SCHEMA = pa.schema([
 
 
 EMPTY_REFRESH_S = 30.0
+log = logging.getLogger("revguard.flow")
 
 
 class BaselineSource:
-    """The baseline learned from the store, learned again every `refresh_s` (the stream's own
-    records reach the store, so the baseline follows the network as it changes)."""
+    """The baseline learned from the store by a thread of its own, learned again every
+    `refresh_s` (the stream's own records reach the store, so the baseline follows the
+    network). The first is learned when the flow is built (`learn_now`); after that the
+    dataflow never waits for the store."""
 
     def __init__(self, store_client: Callable, timezone: Callable[[], str], refresh_s: float = 3600.0) -> None:
         self._store_client, self._timezone, self._refresh_s = store_client, timezone, refresh_s
-        self._baseline: NetworkBaseline | None = None
-        self._learned_at = 0.0
+        self._baseline = NetworkBaseline()
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def current(self) -> NetworkBaseline:
         with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._learn, name="revguard-baseline", daemon=True)
+                self._thread.start()
+        return self._baseline
+
+    def learn_now(self) -> NetworkBaseline:
+        self._baseline = learned_baseline(self._store_client(), self._timezone())
+        return self._baseline
+
+    def _learn(self) -> None:
+        while True:
             # An empty baseline (a store with less than a day of traffic) is asked again soon:
             # a stream started on an empty store learns once its own records make a day.
-            due = self._refresh_s if self._baseline is not None and self._baseline.hourly else min(self._refresh_s, EMPTY_REFRESH_S)
-            if self._baseline is None or time.monotonic() - self._learned_at > due:
-                self._baseline = learned_baseline(self._store_client(), self._timezone())
-                self._learned_at = time.monotonic()
-            return self._baseline
+            time.sleep(self._refresh_s if self._baseline.hourly else min(self._refresh_s, EMPTY_REFRESH_S))
+            try:
+                self.learn_now()
+            except Exception as exc:  # noqa: BLE001 - the store may be away for a while; keep the last baseline
+                log.warning("network baseline not learned", extra={"error": str(exc)})
 
 
 def alert_rows(messages: list[dict]) -> StoreRows:

@@ -124,6 +124,7 @@ class NetworkAlertState:
     started: int | None = None
     open: dict[tuple, OpenAlert] = field(default_factory=dict)
     quiet_until: dict[tuple[str, str], int] = field(default_factory=dict)  # a silence's end: no drop before
+    forgot_at: int = 0
 
 
 def _iso(epoch_s: float) -> str:
@@ -185,7 +186,9 @@ class NetworkAlertDetector:
             state.checked_minute = state.clock // 60
             out.extend(self._silences(state, cdf))
         out.extend(self._final_windows(state, cdf))
-        self._forget(state)
+        if state.clock // 600 != state.forgot_at:  # every 10 minutes of the clock
+            state.forgot_at = state.clock // 600
+            self._forget(state)
         return out
 
     def _silences(self, state: NetworkAlertState, cdf: np.ndarray) -> list[dict]:
@@ -256,7 +259,7 @@ class NetworkAlertDetector:
             seen = state.premium.get(element, {}).get(w, 0)
             out.extend(self._surge(state, ("premium_surge", element), {"element_id": element, "service": "voice"},
                                    w, due, seen, budget))
-        subscribers = state.subscriber_premium.get(w, {})
+        subscribers = state.subscriber_premium.get(w, {}) if self.baseline.premium_floor > 0 else {}
         budget = self._checks_budget(max(self.baseline.subscribers, len(subscribers), 1) * 288)
         opened = {k[1] for k in state.open if k[0] == "premium_surge_subscriber"}
         for msisdn in sorted(set(subscribers) | opened):

@@ -191,6 +191,7 @@ def rating_dataflow(
     network = []
     if options.network_alerts:
         baseline = BaselineSource(store_client, lambda: reference.current().catalog.timezone, options.baseline_refresh_s)
+        baseline.learn_now()
         network.append(network_alert_steps(rated, baseline, producer if options.kafka_output else None, topics.alerts))
     to_store = op.merge(
         "store_rows",
