@@ -165,13 +165,18 @@ class NetworkAlertDetector:
         for minute, n in counts.minutes.items():
             state.lags[min(max((state.clock // 60) - minute, 0), MAX_LAG_MIN)] += n
         state.clock = max(state.clock, latest)
+        horizon = state.clock - KEEP_S  # records older than the state keeps are too late to count
         for (e, s, w), n in counts.windows.items():
-            by_window = state.windows[(e, s)]
-            by_window[w] = by_window.get(w, 0) + n
+            if w >= horizon:
+                by_window = state.windows[(e, s)]
+                by_window[w] = by_window.get(w, 0) + n
         for (e, w), n in counts.premium.items():
-            state.premium[e][w] = state.premium[e].get(w, 0) + n
-        for (m, w), n in counts.subscriber_premium.items():
-            state.subscriber_premium[w][m] = state.subscriber_premium[w].get(m, 0) + n
+            if w >= horizon:
+                state.premium[e][w] = state.premium[e].get(w, 0) + n
+        if self.baseline.premium_floor > 0:  # per subscriber only with a baseline to judge them by
+            for (m, w), n in counts.subscriber_premium.items():
+                if w >= horizon:
+                    state.subscriber_premium[w][m] = state.subscriber_premium[w].get(m, 0) + n
         for key, t in counts.last.items():
             state.last_seen[key] = max(state.last_seen.get(key, t), t)
             silent = state.open.get(("element_silent", key))
