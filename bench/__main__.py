@@ -20,6 +20,7 @@ BENCHMARKS = {
     "reconcile": (["--records", "10000000", "--runs", "1"], ["--records", "1000000", "--runs", "1"]),
     "streaming": ([], ["--records", "100000", "--seconds", "10", "--state-subscribers", "100000"]),
     "alerts": ([], ["--seconds", "5", "--burst", "1000"]),
+    "network_alerts": ([], ["--runs", "3000x4x43x0.3", "--speed", "600"]),
 }
 
 
