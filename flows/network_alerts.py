@@ -56,7 +56,7 @@ class NetworkCounts:
     windows: dict[tuple[str, str, int], int]  # (element, service, window start) -> records
     premium: dict[tuple[str, int], int]  # (voice element, window start) -> premium/international records
     subscriber_premium: dict[tuple[str, int], int]  # (msisdn, window start) -> same
-    minutes: dict[int, int]  # minute of start_time -> records (for the lateness)
+    minutes: dict[tuple[int, int], int]  # (minute of the clock met on arrival, minute of start) -> records
     first: dict[tuple[str, str], int]  # (element, service) -> earliest start_time (s)
     last: dict[tuple[str, str], int]  # (element, service) -> latest start_time (s)
 
@@ -94,9 +94,12 @@ def network_counts(rated: pa.Table) -> NetworkCounts | None:
         by_subscriber = calls.group_by(["m", "w"]).aggregate([("e", "count")]).to_pydict()
         subscriber_premium = dict(zip(zip(by_subscriber["m"], by_subscriber["w"]), by_subscriber["e_count"]))
     start = start.to_numpy(zero_copy_only=False)
-    minute, per_minute = np.unique(start // 60, return_counts=True)
-    return NetworkCounts(windows, premium, subscriber_premium,
-                         dict(zip(minute.tolist(), per_minute.tolist())), first, last)
+    # The clock each record met on arrival, as far as its batch tells (rows are in arrival
+    # order): the latest start before it. The detector takes the later of that and its clock.
+    met = np.maximum.accumulate(start) // 60
+    pairs, per_pair = np.unique(np.stack([met, start // 60]), axis=1, return_counts=True)
+    minutes = {(int(a), int(b)): int(n) for a, b, n in zip(pairs[0], pairs[1], per_pair)}
+    return NetworkCounts(windows, premium, subscriber_premium, minutes, first, last)
 
 
 @dataclass
@@ -159,11 +162,13 @@ class NetworkAlertDetector:
         if state.started is None:
             state.started = min(counts.first.values())
             state.clock = state.started
-        # How late a record is: the clock when it arrived (before its batch moved it) minus its
-        # start. Measured against the clock after the batch, a large batch (a flow catching up)
-        # would make all of its records look as late as the batch is long.
-        for minute, n in counts.minutes.items():
-            state.lags[min(max((state.clock // 60) - minute, 0), MAX_LAG_MIN)] += n
+        # How late a record is: the clock when it arrived minus its start. The clock it met is
+        # the later of the clock before its batch and the latest start ahead of it in the batch:
+        # measured against the clock after the batch, every record of a long batch (a flow
+        # catching up, an accelerated replay) would look as late as the batch is long, and
+        # against the clock before it, a late record among on-time ones would look on time.
+        for (met, minute), n in counts.minutes.items():
+            state.lags[min(max(max(state.clock // 60, met) - minute, 0), MAX_LAG_MIN)] += n
         state.clock = max(state.clock, latest)
         horizon = state.clock - KEEP_S  # records older than the state keeps are too late to count
         for (e, s, w), n in counts.windows.items():
