@@ -93,7 +93,7 @@ def network_alert_steps(rated: Stream, baseline: BaselineSource, producer_conf: 
     detector = NetworkAlertDetector(NetworkBaseline())
 
     def counted(piece):
-        return network_counts(piece.rated)
+        return network_counts(piece.rated, piece.origin)
 
     def detect(state: NetworkAlertState | None, counts) -> tuple[NetworkAlertState, list[list[dict]]]:
         state = state or NetworkAlertState()

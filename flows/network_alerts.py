@@ -47,6 +47,7 @@ FINAL_SHARE = 0.9  # a window is judged for drops and surges once this share of 
 MAX_LAG_MIN = 240  # lateness learned up to 4 h; records later than that count as 4 h late
 MIN_LAG_SAMPLES = 500  # records seen before the lateness (and so any expectation) is trusted
 KEEP_S = 6 * 3600  # windows kept in state
+STALL_S = 3600  # a partition this far behind the newest is idle, not slow
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,10 @@ class NetworkCounts:
     minutes: dict[tuple[int, int], int]  # (minute of the clock met on arrival, minute of start) -> records
     first: dict[tuple[str, str], int]  # (element, service) -> earliest start_time (s)
     last: dict[tuple[str, str], int]  # (element, service) -> latest start_time (s)
+    origin: str = ""  # the input partition the batch came from
 
 
-def network_counts(rated: pa.Table) -> NetworkCounts | None:
+def network_counts(rated: pa.Table, origin: str = "") -> NetworkCounts | None:
     """The counts of one rated table (duplicates left out: they were counted the first time)."""
     if not rated.num_rows or "element_id" not in rated.column_names:
         return None
@@ -99,7 +101,7 @@ def network_counts(rated: pa.Table) -> NetworkCounts | None:
     met = np.maximum.accumulate(start) // 60
     pairs, per_pair = np.unique(np.stack([met, start // 60]), axis=1, return_counts=True)
     minutes = {(int(a), int(b)): int(n) for a, b, n in zip(pairs[0], pairs[1], per_pair)}
-    return NetworkCounts(windows, premium, subscriber_premium, minutes, first, last)
+    return NetworkCounts(windows, premium, subscriber_premium, minutes, first, last, origin)
 
 
 @dataclass
@@ -128,6 +130,7 @@ class NetworkAlertState:
     open: dict[tuple, OpenAlert] = field(default_factory=dict)
     quiet_until: dict[tuple[str, str], int] = field(default_factory=dict)  # a silence's end: no drop before
     forgot_at: int = 0
+    origins: dict[str, int] = field(default_factory=dict)  # latest start_time per input partition
 
 
 def _iso(epoch_s: float) -> str:
@@ -169,7 +172,12 @@ class NetworkAlertDetector:
         # against the clock before it, a late record among on-time ones would look on time.
         for (met, minute), n in counts.minutes.items():
             state.lags[min(max(max(state.clock // 60, met) - minute, 0), MAX_LAG_MIN)] += n
-        state.clock = max(state.clock, latest)
+        # The clock is the slowest partition's latest start (partitions read unevenly would
+        # otherwise make every element look silent until the slow ones catch up); a partition
+        # an hour behind the others is taken as idle and not waited for.
+        state.origins[counts.origin] = max(state.origins.get(counts.origin, latest), latest)
+        newest = max(state.origins.values())
+        state.clock = max(state.clock, min(t for t in state.origins.values() if t >= newest - STALL_S))
         horizon = state.clock - KEEP_S  # records older than the state keeps are too late to count
         for (e, s, w), n in counts.windows.items():
             if w >= horizon:
