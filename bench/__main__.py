@@ -24,6 +24,7 @@ BENCHMARKS = {
     "forecast": ([], ["--elements", "34"]),
     "dashboard": ([], ["--runs", "2", "--demo-only"]),
     "anomalies": ([], ["--subscribers", "10000", "--runs", "1"]),
+    "network_alerts": ([], ["--runs", "3000x4x43x0.3", "--speed", "600"]),
 }
 
 

@@ -610,8 +610,9 @@ def run_alerts(ctx: click.Context, config_path: Path, topic_prefix: str, until_i
 @click.option("--speed", type=float, default=None, metavar="X",
               help="Event-time seconds per wall second (60: an hour a minute); default: as fast as the broker takes it.")
 @click.option("--topic-prefix", default="", help="Prefix of every topic name.")
+@click.option("--as-delivered", is_flag=True, help="Network records in the file's (delivery) order, late ones late.")
 @click.pass_context
-def replay(ctx: click.Context, directory: Path, speed: float | None, topic_prefix: str) -> None:
+def replay(ctx: click.Context, directory: Path, speed: float | None, topic_prefix: str, as_delivered: bool) -> None:
     """Replay a simulated directory's network, billed and adjustment files into Kafka, in event time."""
     from flows.kafka.settings import kafka_settings
     from flows.replay import replay_directory
@@ -625,7 +626,8 @@ def replay(ctx: click.Context, directory: Path, speed: float | None, topic_prefi
         conf = kafka_settings(bootstrap=bootstrap).client_config()
     except ValueError as exc:
         raise UsageFailure(str(exc)) from None
-    summary = replay_directory(directory, conf, speed=speed, topic_prefix=topic_prefix, progress=True)
+    summary = replay_directory(directory, conf, speed=speed, topic_prefix=topic_prefix, progress=True,
+                               as_delivered=as_delivered)
     for topic, count in summary.produced.items():
         click.echo(f"{count:>10,} messages to {topic}")
     click.echo(f"{summary.event_span_s / 3600:.1f} h of event time in {summary.wall_s:.1f} s")

@@ -195,7 +195,8 @@ class RatedWriters:
         return writer
 
     def add_rows(self, rows: StoreRows) -> None:
-        writer = self._other(rows.table, list(rows.columns))
+        # Network alerts (issue 25) join the balance alerts' writer: one writer per table.
+        writer = self.alerts if rows.table == self.alerts.table else self._other(rows.table, list(rows.columns))
         if rows.rows.num_rows:
             self._add(writer, with_type_defaults(rows.rows, writer.schema))
 

@@ -7,6 +7,12 @@ tie, as `revguard rate` orders them) and produced to their topics, keyed by msis
 minute), so the stream sees traffic arrive as an operator's would, only faster; without it
 everything is produced as fast as the broker takes it. A line whose time cannot be read is
 produced where it was read (the flow rejects it with a reason; it is never left out).
+
+`--as-delivered` keeps network records in the file's order instead: the simulator writes
+them as mediation delivered them, some late (minutes after their start), and the stream's
+network alerts have to live with that lateness. They are paced by the latest start time read.
+The simulator writes one chunk of subscribers after the other, each in delivery order: a
+step back in time of hours starts a new run, and runs are merged by their latest start time.
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ STREAMS = (
     ("network.ndjson", names.NETWORK_USAGE, "start_time", 1),
     ("billed.ndjson", names.BILLED_USAGE, "billed_at", 2),
 )
+SEGMENT_BREAK_S = 6 * 3600  # lateness is minutes; a step back this large starts a new delivery-ordered run
 _MSISDN = re.compile(rb'"msisdn"\s*:\s*"([^"\\]*)"')
 
 
@@ -39,12 +46,14 @@ class ReplaySummary:
     wall_s: float
 
 
-def _timestamps(path: Path, field: str, rank: int) -> Iterator[tuple[float, int, int, bytes]]:
-    """(event time as epoch seconds, rank, line number, line) of each line, in file order."""
+def _timestamps(path: Path, field: str, rank: int, running_max: bool = False) -> Iterator[tuple[float, int, int, bytes]]:
+    """(event time as epoch seconds, rank, line number, line) of each line, in file order;
+    with `running_max`, the latest event time so far (file order is then event-time order)."""
     import datetime as dt
 
     pattern = re.compile(rb'"' + field.encode() + rb'"\s*:\s*"([^"\\]*)"')
     last = float("-inf")
+    segment = 0
     with path.open("rb") as lines:
         for number, line in enumerate(lines):
             line = line.rstrip(b"\r\n")
@@ -55,12 +64,16 @@ def _timestamps(path: Path, field: str, rank: int) -> Iterator[tuple[float, int,
                 moment = dt.datetime.fromisoformat(found.group(1).decode().replace("Z", "+00:00")).timestamp() if found else last
             except ValueError:
                 moment = last
-            last = moment
-            yield moment, rank, number, line
+            if running_max and moment != float("-inf") and moment < last - SEGMENT_BREAK_S:
+                segment += 1  # the file starts over in time: a new segment (the simulator writes a chunk of
+                last = moment  # subscribers at a time, each chunk in delivery order)
+            last = max(last, moment) if running_max else moment
+            moment = last if running_max else moment
+            yield moment, rank, (segment, number) if running_max else number, line
 
 
 def replay_directory(directory: Path, conf: Mapping[str, str], *, speed: float | None = None, topic_prefix: str = "",
-                     progress: bool = False) -> ReplaySummary:
+                     progress: bool = False, as_delivered: bool = False) -> ReplaySummary:
     """Produces the directory's streams in event-time order; returns what went where."""
     directory = Path(directory)
     present = [(directory / f, topic_prefix + t, field, rank) for f, t, field, rank in STREAMS if (directory / f).exists()]
@@ -69,7 +82,8 @@ def replay_directory(directory: Path, conf: Mapping[str, str], *, speed: float |
     # Each file is sorted on its own (the simulator writes them nearly in order), then merged.
     sorted_streams = []
     for path, topic, field, rank in present:
-        rows = sorted(_timestamps(path, field, rank), key=lambda r: (r[0], r[2]))
+        delivered = as_delivered and path.name == "network.ndjson"
+        rows = sorted(_timestamps(path, field, rank, delivered), key=lambda r: (r[0], r[2]))
         sorted_streams.append([(moment, rank, number, line, topic) for moment, rank, number, line in rows])
     total = sum(len(s) for s in sorted_streams)
     producer = Producer({**conf, "partitioner": "murmur2_random", "linger.ms": "5"})

@@ -5,6 +5,7 @@
     revguard.usage.billed ──parse──────────────────────────────────────────────┐ │   balances, alerts, rejects, adjustments
                                                                                └─┴─> billed_usage
                                                                                    Kafka: revguard.usage.rated, .rejects, .alerts
+    rated ─> network alerts (flows.network_alert_steps): element_silent, traffic_drop, premium_surge ─> alerts, revguard.alerts
 
 Same middle as `revguard rate` and `revguard load` (`flows.rating_flow`); what differs is
 the source (one `LineBatch` per Kafka poll and partition), the order of adjustments
@@ -59,6 +60,7 @@ from flows.kafka.line_source import KafkaLineSource
 from flows.kafka.rated_sink import KafkaRatedSink, OutputTopics
 from flows.kafka.settings import PRODUCER_DEFAULTS, KafkaSettings
 from flows.metrics import FlowMetrics, ProgressLog, serve_metrics, structured_logging
+from flows.network_alert_steps import BaselineSource, network_alert_steps
 from flows.rated_ids import StoreRatedIds
 from flows.rating_flow import (
     DEFAULT_SHARDS, ParsedUsage, RatedPiece, Reject, parsed_adjustment_batch, parsed_usage_batches, rated_by_shard,
@@ -115,6 +117,8 @@ class StreamOptions:
     shard_keys: tuple[str, ...] | None = None  # the recovery directory's; None: the shard numbers
     kafka_output: bool = True
     partitions: int = 8  # for topics the flow has to create
+    network_alerts: bool = True  # issue 25: element_silent, traffic_drop, premium_surge (flows.network_alerts)
+    baseline_refresh_s: float = 3600.0
 
 
 def rejects_only(origin: str, rejects: tuple[Reject, ...]) -> RatedPiece:
@@ -183,15 +187,21 @@ def rating_dataflow(
     billed_rejects = op.inspect("count_billed", billed_rejects, lambda _step, item: metrics.rated(item[1]))
     pieces = op.merge("all_pieces", rated, billed_rejects)
 
+    producer = {**PRODUCER_DEFAULTS, **conf}
+    network = []
+    if options.network_alerts:
+        baseline = BaselineSource(store_client, lambda: reference.current().catalog.timezone, options.baseline_refresh_s)
+        baseline.learn_now()
+        network.append(network_alert_steps(rated, baseline, producer if options.kafka_output else None, topics.alerts))
     to_store = op.merge(
         "store_rows",
         op.key_rm("unkey_pieces", pieces),
         op.map("adjustment_rows", adjustments, adjustment_rows),
         billed_split.trues,
+        *network,
     )
     op.output("clickhouse", op.key_on("to_store", to_store, lambda _: "store"), RatedClickHouseSink(store_client, flush_interval_s=options.store_flush_s))
     if options.kafka_output:
-        producer = {**PRODUCER_DEFAULTS, **conf}
         op.output(
             "kafka_out", pieces,
             KafkaRatedSink(producer, OutputTopics(topics.rated, topics.rejects, topics.alerts), min(workers_total, shards),

@@ -71,6 +71,7 @@ class DeliveryConfig:
     routes: tuple[Route, ...]
     retry: RetryPolicy = RetryPolicy()
     app_url: str = "http://127.0.0.1:8501"
+    findings: "FindingsOptions | None" = None  # new findings/anomalies from the store (flows.alerting.findings)
 
     def receivers_for(self, kind: str, severity: str) -> tuple[Receiver, ...]:
         """The receivers an alert of `kind` and `severity` goes to, in configuration order."""
@@ -78,7 +79,8 @@ class DeliveryConfig:
         return tuple(r for r in self.receivers if r.name in wanted)
 
 
-_TOP_KEYS = {"app_url", "retry", "receivers", "routes"}
+_TOP_KEYS = {"app_url", "retry", "receivers", "routes", "findings"}
+_FINDINGS_KEYS = {"min_amount", "every_s"}
 _RETRY_KEYS = {"initial_backoff_s", "max_backoff_s", "give_up_after_s"}
 _RECEIVER_KEYS = {
     "alertmanager": {"name", "type", "url", "timeout_s", "resend_interval_s"},
@@ -119,7 +121,26 @@ def parsed_config(document: object, where: str = "config") -> DeliveryConfig:
     routes = tuple(_route(r, f"{where}: routes[{i}]", set(names)) for i, r in enumerate(raw_routes))
     app_url = top.get("app_url", DeliveryConfig.app_url)
     _url(app_url, f"{where}: app_url")
-    return DeliveryConfig(receivers=receivers, routes=routes, retry=retry, app_url=app_url.rstrip("/"))
+    findings = _findings(top["findings"], f"{where}: findings") if "findings" in top else None
+    return DeliveryConfig(receivers=receivers, routes=routes, retry=retry, app_url=app_url.rstrip("/"), findings=findings)
+
+
+def _findings(value: object, where: str):
+    from decimal import Decimal, InvalidOperation
+
+    from flows.alerting.findings import FindingsOptions
+
+    raw = _mapping(value, where, _FINDINGS_KEYS)
+    if "min_amount" not in raw:
+        raise ConfigError(f"{where}: min_amount is required (money at stake, e.g. \"50.00\")")
+    try:
+        amount = Decimal(str(raw["min_amount"]))
+    except InvalidOperation:
+        raise ConfigError(f"{where}: min_amount must be an amount, got {raw['min_amount']!r}") from None
+    if not amount.is_finite() or amount < 0:
+        raise ConfigError(f"{where}: min_amount must be an amount of at least 0, got {raw['min_amount']!r}")
+    every = _positive(raw.get("every_s", 30), f"{where}: every_s")
+    return FindingsOptions(min_amount=amount, every_s=every)
 
 
 def _mapping(value: object, where: str, allowed: set[str]) -> dict:

@@ -117,12 +117,23 @@ def run_alert_delivery(
     ledger.start(stored)
     for worker in workers.values():
         worker.start()
+    watcher_stop = threading.Event()
+    watcher = None
+    if config.findings is not None:  # new findings and anomalies join the topic (flows.alerting.findings)
+        from flows.alerting.findings import FindingsWatcher
+
+        watcher = FindingsWatcher(lambda: store_client(clickhouse_url), Producer({**conf, "acks": "all"}),
+                                  options.alerts_topic, options.consumer, config.findings, watcher_stop)
+        watcher.start()
     progress.start()
     log.info("started", extra={"topic": options.alerts_topic, "partitions": partitions, "receivers": list(workers),
                                "resume_offsets": stored, "open_alerts": sum(len(v) for v in still_open.values())})
     try:
         _consume(consumer, producer, config, options, positions, workers, known, metrics, ledger, stop)
     finally:
+        watcher_stop.set()
+        if watcher is not None:
+            watcher.join(timeout=30)
         workers_stop.set()
         for worker in workers.values():
             worker.join(timeout=30)
@@ -133,6 +144,8 @@ def run_alert_delivery(
         restore()
     if ledger.error is not None:
         raise ledger.error
+    if watcher is not None and watcher.error is not None:
+        raise InputError(f"findings could not be handed to {options.alerts_topic}: {watcher.error}")
     totals = metrics.totals()
     log.info("stopped", extra={"by_signal": stop.is_set(), **totals, "pending_offsets": positions.pending()})
     return totals

@@ -61,3 +61,21 @@ def test_a_line_without_a_readable_time_is_still_replayed(tmp_path, kafka_bootst
     replay_directory(tmp_path, {"bootstrap.servers": kafka_bootstrap}, topic_prefix=prefix)
     values = [v for *_, v in read_to_end(kafka_bootstrap, prefix + "revguard.usage.network")]
     assert values[-1] == b"{broken"
+
+
+def test_as_delivered_keeps_late_records_late_and_merges_the_files_runs(tmp_path, kafka_bootstrap, prefix):
+    # Two runs, as the simulator writes one chunk of subscribers after the other: each in
+    # delivery order (n2 started before n1 but was delivered after it); the second run starts
+    # over a day back in time. Merged by the latest start read in each run.
+    (tmp_path / "network.ndjson").write_text(lines(
+        {"record_id": "n1", "msisdn": "1", "start_time": "2026-11-02T08:00:00Z"},
+        {"record_id": "n2", "msisdn": "1", "start_time": "2026-11-02T07:59:00Z"},
+        {"record_id": "n3", "msisdn": "1", "start_time": "2026-11-03T08:00:00Z"},
+        {"record_id": "m1", "msisdn": "1", "start_time": "2026-11-02T08:00:30Z"},
+        {"record_id": "m2", "msisdn": "1", "start_time": "2026-11-02T09:00:00Z"},
+    ))
+
+    replay_directory(tmp_path, {"bootstrap.servers": kafka_bootstrap}, topic_prefix=prefix, as_delivered=True)
+
+    network = [json.loads(v)["record_id"] for *_, v in read_to_end(kafka_bootstrap, prefix + "revguard.usage.network")]
+    assert network == ["n1", "n2", "m1", "m2", "n3"]
