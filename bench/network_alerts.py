@@ -97,7 +97,7 @@ def scored_run(spec: str, history_days: int, speed: float, root: Path, bootstrap
     # The flow first, the replay once it polls: a flow that starts late catches up in large
     # batches, and the alerts would measure the catching up, not the stream.
     flow = threading.Thread(target=run_rating_flow, args=(url, bootstrap), kwargs={
-        "options": StreamOptions(topics=topics, until_idle_s=30.0, snapshot_interval_s=2.0),
+        "options": StreamOptions(topics=topics, network_alerts=True, until_idle_s=30.0, snapshot_interval_s=2.0),
         "recovery_dir": root / "recovery"})
     flow.start()
     while not any((root / "recovery").glob("part-*.sqlite3")):

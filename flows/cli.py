@@ -257,13 +257,16 @@ def run() -> None:
                    "(default: one per worker of the cluster).")
 @click.option("--kafka-output/--no-kafka-output", default=True, show_default=True,
               help="Also publish rated records, dead letters and alerts to Kafka.")
+@click.option("--network-alerts/--no-network-alerts", default=False, show_default=True,
+              help="Also raise element_silent, traffic_drop and premium_surge from the stream "
+                   "(early: see README, \"For operations\", for their measured precision).")
 @_kafka_bootstrap_option
 @click.pass_context
 def run_rating(ctx: click.Context, workers: int, process_id: int | None, addresses: str | None,
                until_idle: float | None, topic_prefix: str, partitions: int, snapshot_interval: float,
                reference_refresh: float, metrics_port: int | None, poll_records: int, kafka_output: bool,
                batch_linger: float, store_flush_interval: float, shards: int | None,
-               kafka_bootstrap: str | None) -> None:
+               network_alerts: bool, kafka_bootstrap: str | None) -> None:
     """The streaming rating flow on Kafka, until stopped; resumes where it stopped."""
     from flows.streaming import StreamOptions, StreamTopics, run_rating_flow
 
@@ -284,7 +287,7 @@ def run_rating(ctx: click.Context, workers: int, process_id: int | None, address
         topics=StreamTopics.with_prefix(topic_prefix), until_idle_s=until_idle, partitions=partitions,
         snapshot_interval_s=snapshot_interval, reference_refresh_s=reference_refresh, poll_records=poll_records,
         kafka_output=kafka_output, batch_linger_s=batch_linger, store_flush_s=store_flush_interval or None,
-        shards=shards,
+        shards=shards, network_alerts=network_alerts,
     )
     run_rating_flow(ctx.find_root().obj.get("clickhouse_url"), bootstrap, workers=workers, options=options,
                     process_id=process_id, addresses=peers, metrics_port=metrics_port)

@@ -101,7 +101,7 @@ def test_silence_drop_and_surges_open_and_resolve_on_the_stream(chdb_client, kaf
     ensure_topics({"bootstrap.servers": kafka_bootstrap}, 1, topics.all())
     produce_lines(kafka_bootstrap, live_lines(), topics.network, tmp_path)
 
-    run_rating_flow(None, kafka_bootstrap, options=StreamOptions(topics=topics, until_idle_s=3.0, poll_records=20,
+    run_rating_flow(None, kafka_bootstrap, options=StreamOptions(topics=topics, network_alerts=True, until_idle_s=3.0, poll_records=20,
                                                                  batch_linger_s=0.01, partitions=1),
                     recovery_dir=tmp_path / "recovery")
 
