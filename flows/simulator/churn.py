@@ -33,29 +33,31 @@ from flows.simulator.population import (
 from flows.simulator.traffic import FADE_DAYS, Traffic
 
 CHURN_FILE = "churn.ndjson"
-SESSION_SHARE = 0.15
+SESSION_SHARE = 0.2
 # Base log-hazard per day; with the drivers below monthly churn lands near 2 %.
-BASE_LOG_HAZARD = np.log(0.00022)
-DISENGAGE_PER_DAY = 0.004
-DISENGAGE_WEIGHT = 2.6          # log-hazard per unit of usage lost
-HARMLESS_DISENGAGE_SHARE = 0.3  # disengage, but the hazard does not follow
-SHOCK_PER_DAY = 0.004           # postpaid bill-shock episodes
+BASE_LOG_HAZARD = np.log(0.00006)
+DISENGAGE_PER_DAY = 0.0015
+DISENGAGE_WEIGHT = 5.0          # log-hazard per unit of usage lost
+HARMLESS_DISENGAGE_SHARE = 0.1  # disengage, but the hazard does not follow
+SHOCK_PER_DAY = 0.002           # postpaid bill-shock episodes
 SHOCK_DAYS = 7
 SHOCK_VOLUME_FACTOR = 6
-SHOCK_WEIGHT = 1.6
-SHOCK_DECAY_DAYS = 30
-TOPUP_STOP_PER_DAY = 0.004
-TOPUP_STOP_WEIGHT = 1.7
-ROAMING_WEIGHT = 1.4
-ROAMING_DECAY_DAYS = 30
+SHOCK_WEIGHT = 3.6
+SHOCK_DECAY_DAYS = 40
+BILL_LAG_DAYS = 7              # the bill arrives a week after the shock week
+TOPUP_STOP_PER_DAY = 0.002
+TOPUP_STOP_WEIGHT = 3.6
+TOPUP_STOP_LAG_DAYS = 14       # the balance runs down first
+ROAMING_WEIGHT = 3.0
+ROAMING_DECAY_DAYS = 40
 SHORT_TENURE_WEIGHT = 1.0
 SHORT_TENURE_DAYS = 120
 PLAN_WEIGHT = np.array([0.0, -0.5, 0.2, 0.5, 0.3])    # per PLAN_IDS
 SEGMENT_WEIGHT = np.array([0.0, 0.4, -0.3, -0.4])     # per SEGMENTS
-RANDOM_EFFECT_SD = 0.5
+RANDOM_EFFECT_SD = 0.25
 OFFER_PER_DAY = 0.002
 OFFER_DAYS = 14
-OFFER_WEIGHT = 1.8
+OFFER_WEIGHT = 0.6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,8 +115,8 @@ def apply_churn(rng: np.random.Generator, subs: Subscribers, traffic: Traffic,
                   + rng.normal(0, RANDOM_EFFECT_SD, size=n)[:, None]
                   + SHORT_TENURE_WEIGHT * np.exp(-np.clip(tenure, 0, None) / SHORT_TENURE_DAYS)
                   + np.where(harmless[:, None], 0.0, DISENGAGE_WEIGHT * (1.0 - usage))
-                  + _after(day_index, shock_day + SHOCK_DAYS, SHOCK_WEIGHT, SHOCK_DECAY_DAYS)
-                  + np.where(day_index >= stop_day[:, None] + 7, TOPUP_STOP_WEIGHT, 0.0)
+                  + _after(day_index, shock_day + SHOCK_DAYS + BILL_LAG_DAYS, SHOCK_WEIGHT, SHOCK_DECAY_DAYS)
+                  + np.where(day_index >= stop_day[:, None] + TOPUP_STOP_LAG_DAYS, TOPUP_STOP_WEIGHT, 0.0)
                   + np.where((day_index >= offer_day[:, None]) & (day_index < offer_day[:, None] + OFFER_DAYS),
                              OFFER_WEIGHT, 0.0))
     log_hazard += np.where(trip_end[:, None] >= 0,
