@@ -79,11 +79,15 @@ def check_leaks(X: pd.DataFrame, y: pd.Series | np.ndarray, threshold: float = L
         values = column.to_numpy(dtype=float)
         if np.all(np.isnan(values)):
             continue
-        values = np.where(np.isnan(values), np.nanmedian(values), values)
-        auc = roc_auc_score(y, values)
-        if max(auc, 1 - auc) >= threshold:
-            raise LeakSuspected(f"feature {name!r} alone separates leavers from stayers "
-                                f"(ROC AUC {max(auc, 1 - auc):.3f}): the label has leaked into it")
+        missing = np.isnan(values)
+        candidates = [("its values", np.where(missing, np.nanmedian(values), values))]
+        if missing.any():   # being filled in only for leavers (or stayers) gives a label away too
+            candidates.append(("whether it is filled in", missing.astype(float)))
+        for what, scores in candidates:
+            auc = roc_auc_score(y, scores)
+            if max(auc, 1 - auc) >= threshold:
+                raise LeakSuspected(f"feature {name!r} alone separates leavers from stayers by {what} "
+                                    f"(ROC AUC {max(auc, 1 - auc):.3f}): the label has leaked into it")
 
 
 def fit_churn(frames: dict[datetime, tuple[pd.DataFrame, pd.Series]], seed: int = 0) -> ChurnModel:

@@ -38,6 +38,7 @@ SESSION_SHARE = 0.2
 BASE_LOG_HAZARD = np.log(0.00006)
 DISENGAGE_PER_DAY = 0.0015
 DISENGAGE_WEIGHT = 5.0          # log-hazard per unit of usage lost
+DISENGAGE_LAG_DAYS = 10         # leaving follows the fall in usage, it does not come with it
 HARMLESS_DISENGAGE_SHARE = 0.1  # disengage, but the hazard does not follow
 SHOCK_PER_DAY = 0.002           # postpaid bill-shock episodes
 SHOCK_DAYS = 7
@@ -50,6 +51,7 @@ TOPUP_STOP_WEIGHT = 3.6
 TOPUP_STOP_LAG_DAYS = 14       # the balance runs down first
 ROAMING_WEIGHT = 3.0
 ROAMING_DECAY_DAYS = 40
+ROAMING_LAG_DAYS = 10          # the roaming bill arrives after the trip
 SHORT_TENURE_WEIGHT = 1.0
 SHORT_TENURE_DAYS = 120
 PLAN_WEIGHT = np.array([0.0, -0.5, 0.2, 0.5, 0.3])    # per PLAN_IDS
@@ -98,6 +100,8 @@ def apply_churn(rng: np.random.Generator, subs: Subscribers, traffic: Traffic,
     progress = np.clip((day_index - dis_day[:, None]) / dis_span[:, None], 0.0, 1.0)
     usage = 1.0 - progress * (1.0 - dis_floor[:, None])
     harmless = rng.random(n) < HARMLESS_DISENGAGE_SHARE
+    lagged = np.clip((day_index - DISENGAGE_LAG_DAYS - dis_day[:, None]) / dis_span[:, None], 0.0, 1.0)
+    usage_lost = lagged * (1.0 - dis_floor[:, None])
 
     shock_day = onset(SHOCK_PER_DAY, can_leave & ~subs.prepaid)
     stop_day = onset(TOPUP_STOP_PER_DAY, can_leave & subs.prepaid)
@@ -114,13 +118,13 @@ def apply_churn(rng: np.random.Generator, subs: Subscribers, traffic: Traffic,
     log_hazard = (BASE_LOG_HAZARD + PLAN_WEIGHT[subs.plan][:, None] + SEGMENT_WEIGHT[subs.segment][:, None]
                   + rng.normal(0, RANDOM_EFFECT_SD, size=n)[:, None]
                   + SHORT_TENURE_WEIGHT * np.exp(-np.clip(tenure, 0, None) / SHORT_TENURE_DAYS)
-                  + np.where(harmless[:, None], 0.0, DISENGAGE_WEIGHT * (1.0 - usage))
+                  + np.where(harmless[:, None], 0.0, DISENGAGE_WEIGHT * usage_lost)
                   + _after(day_index, shock_day + SHOCK_DAYS + BILL_LAG_DAYS, SHOCK_WEIGHT, SHOCK_DECAY_DAYS)
                   + np.where(day_index >= stop_day[:, None] + TOPUP_STOP_LAG_DAYS, TOPUP_STOP_WEIGHT, 0.0)
                   + np.where((day_index >= offer_day[:, None]) & (day_index < offer_day[:, None] + OFFER_DAYS),
                              OFFER_WEIGHT, 0.0))
     log_hazard += np.where(trip_end[:, None] >= 0,
-                           _after(day_index, trip_end + 1, ROAMING_WEIGHT, ROAMING_DECAY_DAYS), 0.0)
+                           _after(day_index, trip_end + ROAMING_LAG_DAYS, ROAMING_WEIGHT, ROAMING_DECAY_DAYS), 0.0)
     hazard = 1.0 - np.exp(-np.exp(log_hazard))
     leaves_today = (rng.random((n, days)) < hazard) & (day_index > joined[:, None]) & can_leave[:, None]
     first = np.where(leaves_today.any(axis=1), leaves_today.argmax(axis=1), days)

@@ -282,6 +282,7 @@ class _Chunk:
         self.populations = {kind: 0 for kind in FAULT_KINDS + anomalies.ANOMALY_KINDS}
         self.cuts, self.cut_amount = _truncations(settings), []
         self.churn_mode = settings.churn_mode
+        self.topups_stop_at = None
         if self.churn_mode:
             self.text[churn.CHURN_FILE] = []
             self.lines[churn.CHURN_FILE] = 0
@@ -344,6 +345,7 @@ class _Chunk:
         adjustments = self._scheduled_adjustments(rng, subs, unbilled_sub | ghost)
         if churn_plan is not None:
             adjustments = churn.without_stopped_topups(adjustments, churn_plan)
+            self.topups_stop_at = churn_plan.topups_stop_at
         truth: list[str] = list(injected.truth)
         self.note_anomalies(injected)
         for i in np.flatnonzero(ghost).tolist():
@@ -463,6 +465,8 @@ class _Chunk:
                 adjustment_lines.append((t, adjustment_id,
                                          adjustment_line(adjustment_id, msisdn, amount, t, kind)))
             leaves_at = min(int(subs.terminated_at[s]), self.period_end)
+            if self.topups_stop_at is not None:  # churn mode: no top-up at all once they stopped
+                leaves_at = min(leaves_at, int(self.topups_stop_at[s]))
             topup_pending = False
             plan = self.plans[PLAN_IDS[subs.plan[s]]]
             discount = Decimal(str(plan.get("overage_discount_percent", "0")))
