@@ -33,6 +33,7 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     from clickhouse.migrations import migrate
     from flows.load import load_directory
     from flows.simulator import simulate
+    from flows.demo_churn import print_churn
     from forecasting.month_close import print_month_end
 
     if clickhouse_url:
@@ -77,6 +78,9 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
 
     stdout.rule("5. for finance: where this month's usage revenue closes")
     print_month_end(client)
+
+    stdout.rule("6. churn: who will leave in the next 30 days, and why (issue 23)")
+    print_churn(home, seed)
 
     timings.append(("total", f"{perf_counter() - started:.1f} s"))
     stdout.print(counts_table("time taken", timings))

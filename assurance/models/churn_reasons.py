@@ -8,7 +8,8 @@ needs nothing but the fitted model (no library beyond scikit-learn), and ranks t
 of each subscriber by the same scale. It ignores interactions between features (two drivers
 that only matter together each get part of the credit), which is why reasons are worded as
 observations ("data use down 62 % over 28 days"), not as a decomposition that sums up.
-Only drivers that raise the probability are named.
+Only drivers that raise the probability are named, and a missing value only when it means
+something ("no top-up on record"), not when the feature does not apply to the line.
 """
 from __future__ import annotations
 
@@ -99,7 +100,12 @@ def contributions(probability: Callable[[pd.DataFrame], np.ndarray], X: pd.DataF
             replaced[name] = pd.Categorical([typical[name]] * len(X), categories=X[name].cat.categories)
         else:
             replaced[name] = typical[name]
-        found[name] = base - _logit(probability(replaced))
+        change = base - _logit(probability(replaced))
+        if name not in MISSING and not isinstance(X[name].dtype, pd.CategoricalDtype):
+            # a missing value that only means "does not apply" (a balance on a postpaid line)
+            # is no reason to leave: only the missing values with a meaning of their own count
+            change = np.where(X[name].isna().to_numpy(), 0.0, change)
+        found[name] = change
     return pd.DataFrame(found, index=X.index)
 
 
