@@ -1,6 +1,7 @@
 """Churn features of every subscriber as of a date T, computed in ClickHouse.
 
-Two windows before T: the last 28 days [T-28d, T) and the 28 before them [T-56d, T-28d).
+Two windows before T: the last 28 days [T-28d, T) and the 28 before them [T-56d, T-28d);
+usage also over the last 14 days against the 14 before (a recent fall shows sooner).
 Nothing at or after T enters a feature: usage by start time, bills by both start and
 billing time, top-ups by their time, findings by usage time and only once the 24 h billing
 SLA has closed (a finding can only exist once its SLA closed). The label and the population
@@ -26,7 +27,7 @@ SLA_HOURS = 24
 
 CATEGORICAL = ("plan_id", "segment", "payment")
 NUMERIC = (
-    "voice_change", "sms_change", "data_change", "events_change",
+    "voice_change", "sms_change", "data_change", "events_change", "events_14_change",
     "voice_min_28", "sms_28", "data_mb_28", "active_days_28", "active_days_change",
     "contacts_28", "contacts_change", "days_since_use",
     "days_since_topup", "topups_56", "topup_amount_56", "last_topup_amount", "balance",
@@ -43,6 +44,7 @@ SELECT
     if(u.sms_prev > 0, u.sms_28 / u.sms_prev - 1, NULL) AS sms_change,
     if(u.data_prev > 0, u.data_28 / u.data_prev - 1, NULL) AS data_change,
     if(u.events_prev > 0, u.events_28 / u.events_prev - 1, NULL) AS events_change,
+    if(u.events_14_prev > 0, u.events_14 / u.events_14_prev - 1, NULL) AS events_14_change,
     ifNull(u.voice_28, 0) / 60 AS voice_min_28, ifNull(u.sms_28, 0) AS sms_28,
     ifNull(u.data_28, 0) / 1e6 AS data_mb_28,
     ifNull(u.active_days_28, 0) AS active_days_28,
@@ -82,6 +84,8 @@ LEFT JOIN (
         sumIf(volume_bytes, service = 'data' AND start_time >= w1) AS data_28,
         sumIf(volume_bytes, service = 'data' AND start_time < w1) AS data_prev,
         countIf(start_time >= w1) AS events_28, countIf(start_time < w1) AS events_prev,
+        countIf(start_time >= t - INTERVAL 14 DAY) AS events_14,
+        countIf(start_time >= w1 AND start_time < t - INTERVAL 14 DAY) AS events_14_prev,
         uniqExactIf(toDate(start_time), start_time >= w1) AS active_days_28,
         uniqExactIf(toDate(start_time), start_time < w1) AS active_days_prev,
         uniqExactIf(destination, destination != '' AND start_time >= w1) AS contacts_28,

@@ -41,6 +41,7 @@ PHRASES: dict[str, Callable[[float, str], str]] = {
     "sms_change": _trend("texts"),
     "data_change": _trend("data use"),
     "events_change": _trend("usage"),
+    "events_14_change": lambda v, c: f"usage {'down' if v < 0 else 'up'} {_pct(v)} in the last two weeks",
     "voice_min_28": lambda v, c: f"{v:,.0f} call minutes in 28 days",
     "sms_28": lambda v, c: f"{v:,.0f} texts in 28 days",
     "data_mb_28": lambda v, c: f"{v:,.0f} MB of data in 28 days",
@@ -69,6 +70,7 @@ MISSING: dict[str, str] = {
     "data_change": "no data use in the 28 days before",
     "sms_change": "no texts in the 28 days before",
     "events_change": "no usage in the 28 days before",
+    "events_14_change": "no usage in the two weeks before the last two",
     "contacts_change": "nobody called or texted in the 28 days before",
     "charge_change": "no charges in the 28 days before",
 }

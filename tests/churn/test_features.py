@@ -101,6 +101,8 @@ def test_hand_computed_features_of_a_subscriber_whose_usage_halves(store) -> Non
     assert a["data_change"] == pytest.approx(-0.5)          # 400 MB against 800 MB
     assert a["voice_change"] == pytest.approx(-0.5)         # 600 s against 1200 s
     assert a["events_change"] == pytest.approx(-0.5)        # 4 records against 8
+    # last 14 days (from Feb 15): nothing; the 14 before (Feb 1 to 15): 4 records
+    assert a["events_14_change"] == pytest.approx(-1.0)
     assert math.isnan(a["sms_change"]) and a["sms_28"] == 0
     assert a["voice_min_28"] == pytest.approx(10.0)
     assert a["data_mb_28"] == pytest.approx(400.0)           # 2 x 200 MB
