@@ -20,6 +20,7 @@ BENCHMARKS = {
     "reconcile": (["--records", "10000000", "--runs", "1"], ["--records", "1000000", "--runs", "1"]),
     "streaming": ([], ["--records", "100000", "--seconds", "10", "--state-subscribers", "100000"]),
     "alerts": ([], ["--seconds", "5", "--burst", "1000"]),
+    "churn": ([], ["--subscribers", "100000"]),
     "churn_quality": (["--subscribers", "5000", "--days", "180", "--seed", "47"], ["--subscribers", "1500", "--days", "150", "--seed", "47"]),
 }
 
