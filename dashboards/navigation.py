@@ -25,5 +25,6 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("views/cases.py", "Cases", ":material/assignment:", "Revenue assurance", "cases"),
     PageEntry("views/subscriber.py", "Subscriber", ":material/person:", "Revenue assurance", "subscriber"),
     PageEntry("views/stream_health.py", "Stream health", ":material/monitor_heart:", "Operations", "stream-health"),
+    PageEntry("views/churn.py", "Churn", ":material/person_remove:", "Models", "churn"),
     # "Models": anomalies (#22), churn scores; "Finance": revenue forecasts (#24); alerts (#25).
 )

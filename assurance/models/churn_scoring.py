@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
+from dashboards.masking import masked  # the app's masking, so the demo hides the same digits
+
 from assurance.models import registry
 from assurance.models.churn import MODEL_NAME, ChurnModel, TooFewLabels, fit_churn, quality, time_split
 from assurance.models.churn_features import HISTORY_DAYS, HORIZON_DAYS, as_of_dates, features_as_of
@@ -101,11 +103,6 @@ def holdout_quality(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 def _version(model: ChurnModel) -> str:
     digest = hashlib.sha256(f"{model.trained_from}{model.trained_to}{model.rows}{model.leavers}".encode()).hexdigest()
     return f"churn-hgb-{model.trained_to:%Y%m%d}-{digest[:8]}"
-
-
-def masked(msisdn: str) -> str:
-    """An msisdn with all but its first 4 and last 2 digits hidden, for screens and demos."""
-    return msisdn[:4] + "*" * max(0, len(msisdn) - 6) + msisdn[-2:]
 
 
 def churn_table(run: ChurnRun) -> Table:

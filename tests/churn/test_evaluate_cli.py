@@ -88,3 +88,9 @@ def test_a_column_that_is_the_label_is_refused_as_a_leak(tmp_path: Path) -> None
     result = revguard("churn", "evaluate", "--csv", str(tmp_path / "leaky.csv"), "--label", "left", "--id", "customer")
     assert result.returncode == 2
     assert "days_to_disconnection" in one_error_line(result) and "leaked" in one_error_line(result)
+
+
+def test_churn_simulate_refuses_bad_arguments_in_one_line(tmp_path: Path) -> None:
+    result = revguard("churn", "simulate", "--out", str(tmp_path / "x"), "--days", "0")
+    assert result.returncode == 2
+    assert "days must be" in one_error_line(result)

@@ -1,6 +1,7 @@
 """The churn model: time split, leak guard, and scoring a simulated store end to end."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from assurance.models.churn import LeakSuspected, check_leaks, fit_churn, time_s
 from assurance.models.churn_features import HORIZON_DAYS, as_of_dates, features_as_of
 from assurance.models.churn_history import load_history
 from assurance.models.churn_scoring import score_churn
+from assurance.models.registry import ModelVersionError
 from flows.simulator import simulate
 
 
@@ -84,3 +86,11 @@ def test_scores_a_simulated_store_with_reasons(tmp_path: Path, chdb_client) -> N
     assert runs == [("churn", len(rows))]
     again = score_churn(chdb_client, home)                  # the saved model is loaded, not refitted
     assert not again.trained and again.model_version == run.model_version
+    # a model pickled by another scikit-learn is refused in one line, and --retrain fits it again
+    meta_path = home / "models" / "churn" / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["library_versions"]["scikit-learn"] = "0.0.1"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ModelVersionError, match="retrain"):
+        score_churn(chdb_client, home)
+    assert score_churn(chdb_client, home, retrain=True).trained
