@@ -97,7 +97,7 @@ def main() -> None:
         frames = {}
         for k in range(2):  # labels are synthetic: only the cost of fitting is measured here
             sample = X.sample(n=min(10_000, len(X)), random_state=k)
-            frames[T - timedelta(days=7 * (2 - k))] = (sample, pd.Series(rng.random(len(sample)) < 0.05, index=sample.index).astype(int))
+            frames[T - timedelta(days=31 * (2 - k))] = (sample, pd.Series(rng.random(len(sample)) < 0.05, index=sample.index).astype(int))
         t = time.perf_counter()
         model = fit_churn(frames)
         timings["fit on 20,000 rows"] = time.perf_counter() - t

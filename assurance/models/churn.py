@@ -1,9 +1,9 @@
 """The churn model: gradient-boosted trees with calibrated probabilities, validated by time.
 
 Training rows are (subscriber, as-of date) pairs. `fit_churn` fits a
-HistGradientBoostingClassifier on all but the latest training date and calibrates its
-probabilities (sigmoid, Platt) on the latest one, so calibration is learned on a later date
-than the trees, as scoring will be. `time_split` keeps only training dates whose label
+HistGradientBoostingClassifier on the training dates whose label window closed before the
+latest one, and calibrates its probabilities (sigmoid, Platt) on the latest, so calibration
+is learned on a later period than the trees, as scoring will be. `time_split` keeps only training dates whose label
 window (T, T+30 d] has closed by the test date: no training row knows anything of the test
 period. `check_leaks` refuses a feature that on its own almost separates the classes, the
 usual sign of the label leaking into a feature.
@@ -94,10 +94,15 @@ def fit_churn(frames: dict[datetime, tuple[pd.DataFrame, pd.Series]], seed: int 
     """Fit on the frames of several as-of dates: trees on the earlier ones, calibration on
     the latest. Raises TooFewLabels or LeakSuspected."""
     dates = sorted(frames)
-    if len(dates) < 2:
-        raise TooFewLabels(f"churn needs at least 2 as-of dates with a closed 30-day label window, has {len(dates)}")
-    fit_X = pd.concat([frames[d][0] for d in dates[:-1]])
-    fit_y = pd.concat([frames[d][1] for d in dates[:-1]])
+    # The trees learn only from dates whose label window closed before the calibration date:
+    # a leaver seen by the trees a week earlier, with nearly the same features, would make the
+    # calibrator trust them too much.
+    tree_dates = time_split(dates[:-1], dates[-1]) if dates else []
+    if not tree_dates:
+        raise TooFewLabels(f"churn needs as-of dates at least {HORIZON_DAYS} days apart to fit and calibrate, "
+                           f"has {len(dates)} spanning {(dates[-1] - dates[0]).days if dates else 0} days")
+    fit_X = pd.concat([frames[d][0] for d in tree_dates])
+    fit_y = pd.concat([frames[d][1] for d in tree_dates])
     cal_X, cal_y = frames[dates[-1]]
     for name, labels in (("training", fit_y), ("calibration", cal_y)):
         if labels.sum() < 5 or (labels == 0).sum() < 5:
@@ -107,7 +112,7 @@ def fit_churn(frames: dict[datetime, tuple[pd.DataFrame, pd.Series]], seed: int 
     with threadpool_limits(THREADS):
         trees = new_classifier(seed).fit(fit_X, fit_y)
         calibrated = CalibratedClassifierCV(FrozenEstimator(trees), method="sigmoid").fit(cal_X, cal_y)
-    return ChurnModel(estimator=calibrated, features=list(fit_X.columns), trained_from=dates[0],
+    return ChurnModel(estimator=calibrated, features=list(fit_X.columns), trained_from=tree_dates[0],
                       trained_to=dates[-1], rows=len(fit_y) + len(cal_y), leavers=int(fit_y.sum() + cal_y.sum()))
 
 

@@ -55,9 +55,10 @@ SELECT
     if(a.last_topup IS NULL, NULL, dateDiff('second', a.last_topup, t) / 86400) AS days_since_topup,
     ifNull(a.topups_56, 0) AS topups_56, toFloat64(ifNull(a.topup_amount_56, 0)) AS topup_amount_56,
     toFloat64(a.last_topup_amount) AS last_topup_amount,
+    -- opening balance + adjustments - charges with tax; never below 0, as online charging keeps it
     if(s.payment = 'prepaid',
-       toFloat64(ifNull(s.balance, 0)) + toFloat64(ifNull(a.adjusted, 0))
-         - toFloat64(ifNull(c.charged_ever, 0)) * (1 + {tax}), NULL) AS balance,
+       greatest(toFloat64(ifNull(s.balance, 0)) + toFloat64(ifNull(a.adjusted, 0))
+                - toFloat64(ifNull(c.charged_ever, 0)) * (1 + {tax}), 0), NULL) AS balance,
     toFloat64(ifNull(b.charges_28, 0)) AS charges_28,
     if(b.charges_prev > 0, toFloat64(b.charges_28) / toFloat64(b.charges_prev) - 1, NULL) AS charge_change,
     if(s.credit_limit > 0, toFloat64(ifNull(b.charges_28, 0)) / toFloat64(s.credit_limit), NULL)

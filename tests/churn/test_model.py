@@ -41,7 +41,7 @@ def frames_with(seed: int, leak: bool) -> dict:
         if leak:
             # a "days until the line went quiet" column: measured after T, so it knows the label
             X["days_until_quiet"] = np.where(y == 1, rng.uniform(0, 30, n), np.nan)
-        frames[datetime(2027, 1, 1 + 7 * k, tzinfo=timezone.utc)] = (X, y)
+        frames[datetime(2027, 1, 1, tzinfo=timezone.utc) + timedelta(days=31 * k)] = (X, y)
     return frames
 
 
