@@ -25,6 +25,8 @@ BENCHMARKS = {
     "dashboard": ([], ["--runs", "2", "--demo-only"]),
     "anomalies": ([], ["--subscribers", "10000", "--runs", "1"]),
     "network_alerts": ([], ["--runs", "3000x4x43x0.3", "--speed", "600"]),
+    "churn": ([], ["--subscribers", "100000"]),
+    "churn_quality": (["--subscribers", "5000", "--days", "180", "--seed", "47"], ["--subscribers", "1500", "--days", "150", "--seed", "47"]),
 }
 
 

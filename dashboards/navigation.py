@@ -27,5 +27,6 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("views/stream_health.py", "Stream health", ":material/monitor_heart:", "Operations", "stream-health"),
     PageEntry("views/anomalies.py", "Anomalies", ":material/troubleshoot:", "Models", "anomalies"),
     PageEntry("views/leakage_risk.py", "Leakage risk", ":material/savings:", "Models", "leakage-risk"),
+    PageEntry("views/churn.py", "Churn", ":material/person_remove:", "Models", "churn"),
     PageEntry("views/forecast.py", "Forecast", ":material/query_stats:", "Finance", "forecast"),
 )

@@ -697,6 +697,73 @@ def _leakage_scorer(client, home: Path, since, until, retrain: bool):
 SCORERS = SCORERS + (_leakage_scorer,)
 
 
+# --- churn (issue 23): the churn scorer, `revguard churn evaluate`, `revguard churn simulate` ---
+
+def _churn_scorer(client, home: Path, since, until, retrain: bool):
+    from assurance.models.churn_scoring import churn_table, score_churn
+
+    return churn_table(score_churn(client, home, since, until, retrain=retrain))
+
+
+SCORERS = SCORERS + (_churn_scorer,)
+
+
+@cli.group("churn")
+def churn_group() -> None:
+    """Churn: evaluate the churn pipeline on a labelled table, simulate churn history."""
+
+
+@churn_group.command("evaluate")
+@click.option("--csv", "csv_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A table with one row per subscriber and a 0/1 label column.")
+@click.option("--label", required=True, help="The label column: 1 = left, 0 = stayed.")
+@click.option("--id", "id_column", default=None, help="An id column to leave out of the features.")
+@click.option("--folds", default=5, show_default=True, type=int, help="Stratified folds.")
+def churn_evaluate(csv_path: Path, label: str, id_column: str | None, folds: int) -> None:
+    """Stratified K-fold ROC AUC, PR AUC, top-decile lift and Brier of the churn pipeline."""
+    from rich.table import Table
+
+    from assurance.models.churn_evaluate import METRICS, TableProblem, evaluate, read_table
+    from flows.report import stdout
+
+    if not csv_path.is_file():
+        raise UsageFailure(f"--csv {csv_path}: no such file")
+    try:
+        features, labels = read_table(csv_path, label, id_column)
+        result = evaluate(features, labels, folds=folds)
+    except TableProblem as exc:
+        raise UsageFailure(str(exc)) from None
+    table = Table(title=f"{csv_path.name}: {result.rows:,} rows, {result.leavers:,} with {label} = 1, "
+                        f"{len(result.features)} features, {result.folds}-fold stratified", title_justify="left")
+    for column in ("metric", "mean", "spread (sd)", "min", "max"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    names = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "top_decile_lift": "lift, top decile", "brier": "Brier score"}
+    for metric in METRICS:
+        values = [fold[metric] for fold in result.per_fold]
+        table.add_row(names[metric], f"{result.mean(metric):.3f}", f"{result.spread(metric):.3f}",
+                      f"{min(values):.3f}", f"{max(values):.3f}")
+    stdout.print(table)
+
+
+@churn_group.command("simulate")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--subscribers", default=1000, show_default=True, type=int)
+@click.option("--days", default=180, show_default=True, type=int)
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--fault-rate", default=0.01, show_default=True, type=float)
+def churn_simulate(out_dir: Path, subscribers: int, days: int, seed: int, fault_rate: float) -> None:
+    """`revguard simulate` in churn mode: leaving driven by observable causes, churn.ndjson truth."""
+    from flows.report import print_simulation
+    from flows.simulator import simulate as run_simulation
+
+    try:
+        summary = run_simulation(out_dir, subscribers=subscribers, days=days, seed=seed,
+                                 fault_rate=fault_rate, progress=True, churn_mode=True)
+    except ValueError as exc:
+        raise UsageFailure(str(exc)) from None
+    print_simulation(summary, out_dir)
+
+
 def main() -> None:
     try:
         exit_code = cli(prog_name="revguard", standalone_mode=False)

@@ -34,6 +34,7 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     from flows.demo_leakage import print_leakage_risk
     from flows.load import load_directory
     from flows.simulator import simulate
+    from flows.demo_churn import print_churn
     from forecasting.month_close import print_month_end
 
     if clickhouse_url:
@@ -81,6 +82,9 @@ def run_demo(clickhouse_url: str | None, subscribers: int, days: int, seed: int,
     print_month_end(client, home / "finance-sim", seed)
     stdout.rule("leakage risk: money at risk before billing closes")
     print_leakage_risk(client, home)  # issue 23
+
+    stdout.rule("6. churn: who will leave in the next 30 days, and why (issue 23)")
+    print_churn(home, seed)
 
     timings.append(("total", f"{perf_counter() - started:.1f} s"))
     stdout.print(counts_table("time taken", timings))

@@ -22,7 +22,7 @@ from typing import Callable, TextIO
 import numpy as np
 import yaml
 
-from flows.simulator import anomalies
+from flows.simulator import anomalies, churn
 from flows.simulator import fault_causes as causes
 from flows.simulator.catalog import catalog_document
 from flows.simulator.element_outages import ElementOutages, element_outages
@@ -57,7 +57,7 @@ PROGRESS_STEP = 100
 def simulate(out: Path, subscribers: int = 2000, days: int = 7, seed: int = 1,
              start: date = date(2026, 11, 1), fault_rate: float = 0.01,
              progress: bool = True, workers: int | None = None,
-             revenue_calendar: bool = False) -> SimulationSummary:
+             revenue_calendar: bool = False, churn_mode: bool = False) -> SimulationSummary:
     """Write a simulated operator's files to `out` and return what was written.
 
     Files (SPEC sections 1 and 2): network.ndjson, billed.ndjson, adjustments.ndjson,
@@ -71,7 +71,7 @@ def simulate(out: Path, subscribers: int = 2000, days: int = 7, seed: int = 1,
     out = Path(out)
     _check_arguments(out, subscribers, days, seed, start, fault_rate, workers)
     out.mkdir(parents=True, exist_ok=True)
-    settings = _Settings(subscribers, days, seed, start, fault_rate, revenue_calendar)
+    settings = _Settings(subscribers, days, seed, start, fault_rate, revenue_calendar, churn_mode)
     catalog_text = yaml.safe_dump(catalog_document(), sort_keys=False, width=120)
     (out / "catalog.yaml").write_text(catalog_text, encoding="ascii", newline="\n")
 
@@ -85,6 +85,9 @@ def simulate(out: Path, subscribers: int = 2000, days: int = 7, seed: int = 1,
     with bar if bar is not None else nullcontext(), ExitStack() as files:
         task = bar.add_task("simulating subscribers", total=subscribers) if bar is not None else None
         handles = _open_outputs(out, files)
+        if churn_mode:  # churn (issue 23): its truth file only when asked for
+            handles[churn.CHURN_FILE] = files.enter_context(
+                open(out / churn.CHURN_FILE, "w", encoding="ascii", newline="\n", buffering=1 << 20))
         if workers == 1:
             advance = (lambda done: bar.advance(task, done)) if bar is not None else None
             outputs = (_simulated_chunk(settings, *chunk, advance=advance) for chunk in chunks)
@@ -110,6 +113,7 @@ class _Settings:
     start: date
     fault_rate: float
     revenue_calendar: bool = False   # month-start bump and tariff step (simulator/revenue_calendar.py)
+    churn_mode: bool = False         # leaving driven by observable causes (simulator/churn.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,7 +160,7 @@ class _Totals:
         self.gaps, outage_populations = _element_gaps(settings)
         self.gap_amount = [ZERO] * len(self.gaps)
         self.gap_records = [0] * len(self.gaps)
-        self.lines = {name: 0 for name in OUTPUT_FILES}
+        self.lines = {name: 0 for name in OUTPUT_FILES + ((churn.CHURN_FILE,) if settings.churn_mode else ())}
         self.faults = {kind: 0 for kind in FAULT_KINDS + anomalies.ANOMALY_KINDS}
         self.populations = {kind: 0 for kind in FAULT_KINDS + anomalies.ANOMALY_KINDS}
         self.cuts = _truncations(settings)
@@ -235,7 +239,7 @@ def _check_arguments(out: Path, subscribers: int, days: int, seed: int, start: d
     if out.exists() and not out.is_dir():
         raise ValueError(f"output {out} exists and is not a directory")
     if out.is_dir():
-        strangers = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES)
+        strangers = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES + (churn.CHURN_FILE,))
         if strangers:
             raise ValueError(f"output directory {out} is not empty and does not look like a "
                              f"previous simulation (it holds {strangers[0]})")
@@ -279,6 +283,11 @@ class _Chunk:
         self.faults = {kind: 0 for kind in FAULT_KINDS + anomalies.ANOMALY_KINDS}
         self.populations = {kind: 0 for kind in FAULT_KINDS + anomalies.ANOMALY_KINDS}
         self.cuts, self.cut_amount = _truncations(settings), []
+        self.churn_mode = settings.churn_mode
+        self.topups_stop_at = None
+        if self.churn_mode:
+            self.text[churn.CHURN_FILE] = []
+            self.lines[churn.CHURN_FILE] = 0
         self.advance: Callable[[int], None] = lambda done: None
 
     def write(self, name: str, lines: list[str]) -> None:
@@ -306,6 +315,8 @@ class _Chunk:
     def chunk(self, number: int, first: int, count: int) -> None:
         rng = np.random.default_rng([self.seed, 1, number])
         subs = subscribers_chunk(rng, first, count, self.period_start, self.period_end)
+        if self.churn_mode:
+            subs = churn.staying(subs)
 
         # Ghosts: active in billing, never provisioned, so the network carries nothing of theirs.
         billing_active = subs.status == ACTIVE
@@ -314,6 +325,11 @@ class _Chunk:
         subs = dataclasses.replace(subs, activity=np.where(ghost, 0.0, subs.activity))
 
         traffic = self.traffic_chunk(rng, subs, self.start, self.days)
+        churn_plan = None
+        if self.churn_mode:  # its own random stream: the other draws of the chunk keep theirs
+            subs, traffic, churn_plan = churn.apply_churn(
+                np.random.default_rng([self.seed, 23, number]), subs, traffic, self.midnights)
+            self.write(churn.CHURN_FILE, churn_plan.truth)
         injected = anomalies.inject(subs, traffic, self.catalog, self.seed, number, self.midnights,
                                     self.fault_rate, self.cuts)
         subs, traffic, self.cut_amount = injected.subscribers, injected.traffic, injected.truncation_amounts
@@ -329,6 +345,9 @@ class _Chunk:
 
         rows = self._reference_rows(subs, ghost, unbilled_sub)
         adjustments = self._scheduled_adjustments(rng, subs, unbilled_sub | ghost)
+        if churn_plan is not None:
+            adjustments = churn.without_stopped_topups(adjustments, churn_plan)
+            self.topups_stop_at = churn_plan.topups_stop_at
         truth: list[str] = list(injected.truth)
         self.note_anomalies(injected)
         for i in np.flatnonzero(ghost).tolist():
@@ -449,6 +468,8 @@ class _Chunk:
                 adjustment_lines.append((t, adjustment_id,
                                          adjustment_line(adjustment_id, msisdn, amount, t, kind)))
             leaves_at = min(int(subs.terminated_at[s]), self.period_end)
+            if self.topups_stop_at is not None:  # churn mode: no top-up at all once they stopped
+                leaves_at = min(leaves_at, int(self.topups_stop_at[s]))
             topup_pending = False
             plan = self.plans[PLAN_IDS[subs.plan[s]]]
             discount = Decimal(str(plan.get("overage_discount_percent", "0")))
