@@ -104,7 +104,9 @@ def record_frame(client: Any, anchor: datetime, lo: datetime, hi: datetime) -> p
 
 def findings_frame(client: Any, lo: datetime, hi: datetime) -> pd.DataFrame:
     """record_id, kind and leaked money of the target findings on records of [lo, hi)."""
-    return client.query_df(FINDINGS, parameters=_parameters(lo, lo, hi))
+    found = client.query_df(FINDINGS, parameters=_parameters(lo, lo, hi))
+    # an empty answer comes back without columns; the callers join on them
+    return found if len(found.columns) else pd.DataFrame(columns=["record_id", "fault_kind", "leaked"])
 
 
 def window_rates(client: Any, anchor: datetime, lo: datetime, hi: datetime) -> pd.DataFrame:
