@@ -78,7 +78,8 @@ def test_in_a_browser_an_analyst_selects_an_anomaly_and_sees_the_band_and_eviden
     tab.mouse.click(box["x"] + 16, box["y"] + 35 + 35 / 2)   # the first row's selection box
     rendered(tab)
     tab.get_by_text("Evidence the model recorded").wait_for()
-    assert tab.locator("[data-testid='stVegaLiteChart']").count() >= 1
+    # the chart is drawn after the evidence text: wait for it (with the page's deadline)
+    tab.locator("[data-testid='stVegaLiteChart']").first.wait_for()
     assert tab.locator("[data-testid='stException']").count() == 0
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(SCREENSHOTS / "anomalies-selected.png"), full_page=True)
