@@ -1,4 +1,4 @@
-"""The demo's churn step: four months of churn-mode history, the model fitted on it, the top
+"""The demo's churn step: five months of churn-mode history, the model fitted on it, the top
 five subscribers by churn probability with their reasons (msisdn masked).
 
 It runs in a process of its own (`python -m flows.demo_churn HOME`) because chDB opens one
@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 CHURN_SUBSCRIBERS = 800
-CHURN_DAYS = 120
+CHURN_DAYS = 150  # 56 days of features + a 30-day label window for the trees, again for calibration, again for scoring
 
 
 def print_churn(home: Path, seed: int) -> None:
