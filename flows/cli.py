@@ -661,7 +661,6 @@ def _anomaly_scorer(client, home: Path, since, until, retrain: bool):
 
 
 # Each scorer: (client, REVGUARD_HOME, since, until, retrain) -> something rich can print.
-SCORERS = (_anomaly_scorer,)
 
 
 @cli.command()
@@ -704,8 +703,6 @@ def _leakage_scorer(client, home: Path, since, until, retrain: bool):
     return leakage_table(score_leakage(client, home, since, until, retrain=retrain, progress=True))
 
 
-SCORERS = SCORERS + (_leakage_scorer,)
-
 
 # --- churn (issue 23): the churn scorer, `revguard churn evaluate`, `revguard churn simulate` ---
 
@@ -715,7 +712,8 @@ def _churn_scorer(client, home: Path, since, until, retrain: bool):
     return churn_table(score_churn(client, home, since, until, retrain=retrain))
 
 
-SCORERS = SCORERS + (_churn_scorer,)
+# `revguard score` runs these in turn (read at call time, so tests may run one alone).
+SCORERS = (_anomaly_scorer, _leakage_scorer, _churn_scorer)
 
 
 @cli.group("churn")
