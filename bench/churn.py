@@ -51,7 +51,7 @@ def fill(client, subscribers: int) -> None:
                toString(441000000000 + intHash32(number + 3) % 1000),
                if(intHash32(number + 4) % 100 = 0, '310260', ''), 'E1', ''
         FROM numbers({events})""")
-    client.command(f"""
+    client.command("""
         INSERT INTO revguard.billed_usage (bill_record_id, record_id, msisdn, service, start_time, duration_s,
                                            volume_bytes, charge, billed_at)
         SELECT concat('B', record_id), record_id, msisdn, service, start_time, duration_s, volume_bytes,

@@ -20,7 +20,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
-import pyarrow as pa
 import pyarrow.json as pa_json
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.json as pa_json
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from bench.kafka_baseline import NETWORK_SCHEMA, network_records
 from flows.kafka.broker import LocalBroker

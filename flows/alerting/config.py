@@ -18,11 +18,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import yaml
 
 from flows.errors import InputError
+
+if TYPE_CHECKING:  # findings imports the store client; config is read before any store
+    from flows.alerting.findings import FindingsOptions
 
 SEVERITIES = ("info", "warning", "critical")
 RECEIVER_TYPES = ("alertmanager", "webhook", "slack")
@@ -71,7 +75,7 @@ class DeliveryConfig:
     routes: tuple[Route, ...]
     retry: RetryPolicy = RetryPolicy()
     app_url: str = "http://127.0.0.1:8501"
-    findings: "FindingsOptions | None" = None  # new findings/anomalies from the store (flows.alerting.findings)
+    findings: FindingsOptions | None = None  # new findings/anomalies from the store (flows.alerting.findings)
 
     def receivers_for(self, kind: str, severity: str) -> tuple[Receiver, ...]:
         """The receivers an alert of `kind` and `severity` goes to, in configuration order."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import numpy as np
 
 from flows.simulator.reference_rater import MICRO, round_half_up
 

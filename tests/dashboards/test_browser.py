@@ -65,7 +65,7 @@ def test_an_analyst_goes_from_a_finding_to_a_confirmed_case_stored_in_clickhouse
         "SELECT finding_id, record_id FROM revguard.discrepancies FINAL WHERE kind = 'misrated' "
         "ORDER BY abs(amount) DESC, event_time, finding_id LIMIT 1"
     ).result_rows[0]
-    assert tab.get_by_text(f"Evidence: ").first.inner_text().endswith(top[0])
+    assert tab.get_by_text("Evidence: ").first.inner_text().endswith(top[0])
 
     tab.get_by_role("button", name="Open case").click()
     rendered(tab)

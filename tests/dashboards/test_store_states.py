@@ -2,7 +2,7 @@
 page, never a traceback."""
 import pytest
 
-from clickhouse.client import URL_ENV, close_store_clients
+from clickhouse.client import URL_ENV
 from tests.dashboards.conftest import app_on, texts
 from tests.dashboards.seed import seed_small_store
 

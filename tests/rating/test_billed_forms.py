@@ -10,7 +10,6 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-import pytest
 
 from rating.records import parse_billed_lines, parse_network_lines
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from clickhouse.client import store_client
 from flows.kafka.broker import free_port
 from flows.streaming import StreamOptions, run_rating_flow
 from tests.streaming.conftest import (
