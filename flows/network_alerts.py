@@ -6,6 +6,11 @@ kept by the stream's clock, the latest `start_time` seen; records arrive late (t
 simulator's mediation delays them by ~10 minutes on average, exponentially), so the detector
 learns from the stream itself how late they come: the share `F(d)` of records that have
 arrived `d` after their start. What a window should hold by now is its baseline times `F`.
+`F` is learned per element × service (of its service while the element has too few records
+to tell): elements are delivered very differently late (in the simulator's replay, nine voice
+records in ten arrive within a minute, not two data records in a hundred), and one `F` for
+all made a slow element's on-time share look like the fast ones', so its records that had
+simply not arrived yet were taken for a silence.
 
 - `element_silent`: nothing arrived from an element × service since its last record while
   `E` records were due by now (the baseline over that stretch, times `F`). Arrivals are a
@@ -57,7 +62,8 @@ class NetworkCounts:
     windows: dict[tuple[str, str, int], int]  # (element, service, window start) -> records
     premium: dict[tuple[str, int], int]  # (voice element, window start) -> premium/international records
     subscriber_premium: dict[tuple[str, int], int]  # (msisdn, window start) -> same
-    minutes: dict[tuple[int, int], int]  # (minute of the clock met on arrival, minute of start) -> records
+    # (element, service, minute of the clock met on arrival, minute of start) -> records
+    minutes: dict[tuple[str, str, int, int], int]
     first: dict[tuple[str, str], int]  # (element, service) -> earliest start_time (s)
     last: dict[tuple[str, str], int]  # (element, service) -> latest start_time (s)
     origin: str = ""  # the input partition the batch came from
@@ -95,12 +101,15 @@ def network_counts(rated: pa.Table, origin: str = "") -> NetworkCounts | None:
         premium = dict(zip(zip(by_element["e"], by_element["w"]), by_element["m_count"]))
         by_subscriber = calls.group_by(["m", "w"]).aggregate([("e", "count")]).to_pydict()
         subscriber_premium = dict(zip(zip(by_subscriber["m"], by_subscriber["w"]), by_subscriber["e_count"]))
-    start = start.to_numpy(zero_copy_only=False)
+    seconds = start.to_numpy(zero_copy_only=False)
     # The clock each record met on arrival, as far as its batch tells (rows are in arrival
-    # order): the latest start before it. The detector takes the later of that and its clock.
-    met = np.maximum.accumulate(start) // 60
-    pairs, per_pair = np.unique(np.stack([met, start // 60]), axis=1, return_counts=True)
-    minutes = {(int(a), int(b)): int(n) for a, b, n in zip(pairs[0], pairs[1], per_pair)}
+    # order): the latest start before it, of any element. The detector takes the later of
+    # that and its clock.
+    met = np.maximum.accumulate(seconds) // 60
+    lateness = pa.table({"e": table["element_id"], "s": table["service"], "a": met, "m": seconds // 60})
+    by_minute = lateness.group_by(["e", "s", "a", "m"]).aggregate([("m", "count")]).to_pydict()
+    minutes = {(e, s, int(a), int(m)): int(n) for e, s, a, m, n in zip(
+        by_minute["e"], by_minute["s"], by_minute["a"], by_minute["m"], by_minute["m_count"])}
     return NetworkCounts(windows, premium, subscriber_premium, minutes, first, last, origin)
 
 
@@ -121,7 +130,8 @@ class NetworkAlertState:
     clock: int = 0  # latest start_time seen (s)
     checked_minute: int = 0
     final_through: int | None = None  # windows starting before this are judged
-    lags: np.ndarray = field(default_factory=lambda: np.zeros(MAX_LAG_MIN + 1, dtype=np.int64))
+    lags: np.ndarray = field(default_factory=lambda: np.zeros(MAX_LAG_MIN + 1, dtype=np.int64))  # all records
+    key_lags: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # per element × service
     windows: dict[tuple[str, str], dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
     premium: dict[str, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
     subscriber_premium: dict[int, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
@@ -145,10 +155,28 @@ class NetworkAlertDetector:
 
     # ---- lateness
     def _lag_cdf(self, state: NetworkAlertState) -> np.ndarray | None:
+        """All records' lateness: when windows are judged (together, for every key)."""
         total = int(state.lags.sum())
         if total < MIN_LAG_SAMPLES:
             return None
         return np.cumsum(state.lags) / total
+
+    def _key_cdfs(self, state: NetworkAlertState) -> dict[tuple[str, str], np.ndarray]:
+        """Each element × service's own lateness, or its service's while it has fewer than
+        MIN_LAG_SAMPLES records (an element silent since the stream started has none); a key
+        with neither is left out: how late its records come is not known yet."""
+        empty = np.zeros(MAX_LAG_MIN + 1, dtype=np.int64)
+        by_service: dict[str, np.ndarray] = {}
+        for (_, service), lags in state.key_lags.items():
+            by_service[service] = by_service.get(service, empty) + lags
+        out = {}
+        for key in set(self.baseline.hourly) | set(state.key_lags):
+            for counts in (state.key_lags.get(key, empty), by_service.get(key[1], empty)):
+                total = int(counts.sum())
+                if total >= MIN_LAG_SAMPLES:
+                    out[key] = np.cumsum(counts) / total
+                    break
+        return out
 
     @staticmethod
     def _due(cdf: np.ndarray, lag_s: float) -> float:
@@ -170,8 +198,13 @@ class NetworkAlertDetector:
         # measured against the clock after the batch, every record of a long batch (a flow
         # catching up, an accelerated replay) would look as late as the batch is long, and
         # against the clock before it, a late record among on-time ones would look on time.
-        for (met, minute), n in counts.minutes.items():
-            state.lags[min(max(max(state.clock // 60, met) - minute, 0), MAX_LAG_MIN)] += n
+        for (e, s, met, minute), n in counts.minutes.items():
+            lag = min(max(max(state.clock // 60, met) - minute, 0), MAX_LAG_MIN)
+            state.lags[lag] += n
+            lags = state.key_lags.get((e, s))
+            if lags is None:
+                lags = state.key_lags[(e, s)] = np.zeros(MAX_LAG_MIN + 1, dtype=np.int64)
+            lags[lag] += n
         # The clock is the slowest partition's latest start (partitions read unevenly would
         # otherwise make every element look silent until the slow ones catch up); a partition
         # an hour behind the others is taken as idle and not waited for.
@@ -200,23 +233,25 @@ class NetworkAlertDetector:
         cdf = self._lag_cdf(state)
         if cdf is None:
             return out
+        cdfs = self._key_cdfs(state)
         if state.clock // 60 > state.checked_minute:
             state.checked_minute = state.clock // 60
-            out.extend(self._silences(state, cdf))
-        out.extend(self._final_windows(state, cdf))
+            out.extend(self._silences(state, cdfs))
+        out.extend(self._final_windows(state, cdf, cdfs))
         if state.clock // 600 != state.forgot_at:  # every 10 minutes of the clock
             state.forgot_at = state.clock // 600
             self._forget(state)
         return out
 
-    def _silences(self, state: NetworkAlertState, cdf: np.ndarray) -> list[dict]:
+    def _silences(self, state: NetworkAlertState, cdfs: dict[tuple[str, str], np.ndarray]) -> list[dict]:
         keys = list(self.baseline.hourly)
         # Checked every minute, but a minute's check differs from the last by a minute's records:
         # the budget counts one check per 5-minute window (288 a day per key).
         need = math.log(1.0 / self._checks_budget(len(keys) * 288))
         out = []
         for key in keys:
-            if ("element_silent", key) in state.open:
+            cdf = cdfs.get(key)
+            if ("element_silent", key) in state.open or cdf is None:
                 continue
             since = state.last_seen.get(key, state.started)
             due = 0.0
@@ -234,7 +269,8 @@ class NetworkAlertDetector:
                                               "window_start": _iso(since), "window_end": _iso(state.clock)}))
         return out
 
-    def _final_windows(self, state: NetworkAlertState, cdf: np.ndarray) -> list[dict]:
+    def _final_windows(self, state: NetworkAlertState, cdf: np.ndarray,
+                       cdfs: dict[tuple[str, str], np.ndarray]) -> list[dict]:
         final_lag = int(np.searchsorted(cdf, FINAL_SHARE)) * 60 + 60
         newest = (state.clock - final_lag) // WINDOW_S * WINDOW_S - WINDOW_S  # latest window judged
         if state.final_through is None:
@@ -242,17 +278,21 @@ class NetworkAlertDetector:
         out = []
         while state.final_through <= newest:
             w = state.final_through
-            due_share = float(np.mean([self._due(cdf, state.clock - (w + m * 60 + 30)) for m in range(5)]))
-            out.extend(self._drops(state, w, due_share))
-            out.extend(self._surges(state, w, due_share))
+            def due_share(of: np.ndarray = cdf) -> float:
+                return float(np.mean([self._due(of, state.clock - (w + m * 60 + 30)) for m in range(5)]))
+
+            out.extend(self._drops(state, w, {key: due_share(c) for key, c in cdfs.items()}))
+            out.extend(self._surges(state, w, due_share(), {e: due_share(c) for (e, s), c in cdfs.items()
+                                                             if s == "voice"}))
             state.final_through = w + WINDOW_S
         return out
 
-    def _drops(self, state: NetworkAlertState, w: int, due_share: float) -> list[dict]:
+    def _drops(self, state: NetworkAlertState, w: int, due_shares: dict[tuple[str, str], float]) -> list[dict]:
         out = []
         budget = self._checks_budget(len(self.baseline.hourly) * 288)
         for key in self.baseline.hourly:
-            due = sum(self.baseline.per_minute(key, w + m * 60 + 30) for m in range(5)) * due_share
+            # the key's own share due by now: a slow element's window is judged by its own lateness
+            due = sum(self.baseline.per_minute(key, w + m * 60 + 30) for m in range(5)) * due_shares.get(key, 0.0)
             seen = state.windows.get(key, {}).get(w, 0)
             ident = ("traffic_drop", key)
             if ident in state.open:
@@ -268,12 +308,12 @@ class NetworkAlertDetector:
                                        "window_end": _iso(w + WINDOW_S)}))
         return out
 
-    def _surges(self, state: NetworkAlertState, w: int, due_share: float) -> list[dict]:
+    def _surges(self, state: NetworkAlertState, w: int, due_share: float, element_shares: dict[str, float]) -> list[dict]:
         out = []
         elements = list(self.baseline.premium_hourly)
         budget = self._checks_budget(max(len(elements), 1) * 288)
         for element in elements:
-            due = max(self.baseline.premium_per_window(element, w), 1.0) * due_share
+            due = max(self.baseline.premium_per_window(element, w), 1.0) * element_shares.get(element, due_share)
             seen = state.premium.get(element, {}).get(w, 0)
             out.extend(self._surge(state, ("premium_surge", element), {"element_id": element, "service": "voice"},
                                    w, due, seen, budget))
