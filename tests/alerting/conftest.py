@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +14,7 @@ from flows.alerting.config import parsed_config
 from flows.alerting.service import AlertOptions, run_alert_delivery
 from flows.kafka.topics import ensure_topics
 from tests.fixtures.alertmanager import alertmanager  # noqa: F401 - a fixture
+from tests.fixtures.threads import stopped_at_block_end
 
 PARTITIONS = 2
 
@@ -70,25 +70,9 @@ def write_config(directory: Path, document: dict) -> Path:
 @contextmanager
 def delivering(config, store_url: str, bootstrap: str, options: AlertOptions):
     """The delivery service in a thread for the block; stopped (as SIGTERM would) when it ends."""
-    stop = threading.Event()
-    outcome: dict = {}
-
-    def run() -> None:
-        try:
-            outcome["totals"] = run_alert_delivery(config, store_url, bootstrap, options, stop=stop)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
+    with stopped_at_block_end(lambda stop: run_alert_delivery(config, store_url, bootstrap, options, stop=stop),
+                              "alert delivery") as outcome:
         yield outcome
-    finally:
-        stop.set()
-        thread.join(timeout=60)
-    assert not thread.is_alive(), "delivery did not stop within 60 s"
-    if "error" in outcome:
-        raise outcome["error"]
 
 
 def deliver_until_idle(config, store_url: str, bootstrap: str, options: AlertOptions) -> dict:

@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from flows.load import load_directory
 from flows.rate_file import rate_file
 from flows.simulator import simulate
 from flows.streaming import StreamOptions, StreamTopics, run_rating_flow
+from tests.fixtures.threads import stopped_at_block_end
 
 REPO = Path(__file__).resolve().parents[2]
 PARTITIONS = 3
@@ -178,26 +178,10 @@ def read_topic(bootstrap: str, topic: str, partitions: int = PARTITIONS, timeout
 def running_flow(store_url: str | None, bootstrap: str, options: StreamOptions, recovery_dir: Path, **kwargs):
     """`run_rating_flow` in a thread until the block ends, then stopped as SIGTERM would; yields
     a dict that gets the flow's totals (or its error, raised when the block ends)."""
-    stop = threading.Event()
-    outcome: dict = {}
-
-    def run() -> None:
-        try:
-            outcome["totals"] = run_rating_flow(store_url, bootstrap, options=options, recovery_dir=recovery_dir,
-                                                stop=stop, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, name="rating-flow", daemon=True)
-    thread.start()
-    try:
+    with stopped_at_block_end(lambda stop: run_rating_flow(store_url, bootstrap, options=options,
+                                                           recovery_dir=recovery_dir, stop=stop, **kwargs),
+                              "the rating flow") as outcome:
         yield outcome
-    finally:
-        stop.set()
-        thread.join(timeout=60)
-    assert not thread.is_alive(), "the flow did not stop within 60 s of being asked to"
-    if "error" in outcome:
-        raise outcome["error"]
 
 
 def rated_message(bootstrap: str, topic: str, record_id: str, timeout: float = 30.0) -> dict:
